@@ -1,0 +1,207 @@
+"""The scriptable fake peer: one TCP association, as requestor or acceptor.
+
+It sends frames exactly as given (whole, split over several TCP writes with pauses, or
+several PDUs coalesced into one write), receives one PDU at a time with a deadline per
+wait, and tells "closed by peer", "reset by peer" and "timed out" apart. Every byte
+both ways and every transport event goes into a :class:`~harness.transcript.Transcript`.
+
+All the I/O of a scenario lives here; what the bytes mean is decided elsewhere (the
+runner, against :mod:`harness.fsm`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from harness import framing
+from harness.transcript import Direction, Transcript, TransportEvent
+
+#: Largest PDU the fake peer reads by default: a lying length never allocates more.
+DEFAULT_READ_CAP = 64 * 1024 * 1024
+_LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+class Observed(StrEnum):
+    """What one wait on the SUT ended with."""
+
+    PDU = "pdu"
+    CLOSED = "closed"
+    RESET = "reset"
+    TIMEOUT = "timeout"
+    TRUNCATED = "truncated"
+    TOO_LONG = "too-long"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One outcome of :meth:`FakePeer.receive`: a PDU, or how the wait ended instead."""
+
+    kind: Observed
+    pdu_type: int | None = None
+    raw: bytes = b""
+    waited: float = 0.0
+
+    @property
+    def is_transport_end(self) -> bool:
+        """The connection is gone (closed, reset, or closed in the middle of a PDU)."""
+        return self.kind in (Observed.CLOSED, Observed.RESET, Observed.TRUNCATED)
+
+
+def pdu_label(raw: bytes | memoryview) -> str:
+    """The PS3.8 name of a PDU from its type byte, cheaply (no dissection)."""
+    from harness.scenario_format import PDU_NAMES
+
+    pdu_type = raw[0] if raw else None
+    if pdu_type is not None and 1 <= pdu_type <= len(PDU_NAMES):
+        return PDU_NAMES[pdu_type - 1]
+    return "unknown PDU" if pdu_type is None else f"unknown PDU type 0x{pdu_type:02X}"
+
+
+class FakePeer:
+    """One connected socket and its transcript (PS3.8 section 9.1.1: the UL over TCP)."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        transcript: Transcript | None = None,
+        read_cap: int = DEFAULT_READ_CAP,
+    ) -> None:
+        self.sock = sock
+        self.transcript = transcript if transcript is not None else Transcript()
+        self.read_cap = read_cap
+        self.open = True
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @classmethod
+    def connect(
+        cls, host: str, port: int, *, timeout: float, transcript: Transcript | None = None
+    ) -> FakePeer:
+        """Connect as association-requestor (the SUT sees Evt5 in Sta1)."""
+        sock = socket.create_connection((host, port), timeout=timeout)
+        peer = cls(sock, transcript=transcript)
+        peer.transcript.event(TransportEvent.CONNECTED, f"{host}:{port}")
+        return peer
+
+    @classmethod
+    def accept(
+        cls, listener: socket.socket, *, timeout: float, transcript: Transcript | None = None
+    ) -> FakePeer:
+        """Accept the SUT's connection as association-acceptor, waiting at most ``timeout``."""
+        listener.settimeout(timeout)
+        sock, address = listener.accept()
+        peer = cls(sock, transcript=transcript)
+        peer.transcript.event(TransportEvent.ACCEPTED, f"{address[0]}:{address[1]}")
+        return peer
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send(
+        self,
+        data: bytes,
+        *,
+        writes: Sequence[int] = (),
+        pause: float = 0.0,
+        label: str | None = None,
+        note: str = "",
+    ) -> bool:
+        """Send ``data``, in one write or in writes of the given sizes, pausing between.
+
+        Sizes that do not add up to ``len(data)`` get the rest as a last write. Returns
+        False (and records how) when the transport is already gone.
+        """
+        chunks = _chunks(data, writes)
+        if len(chunks) > 1:
+            note = ", ".join(filter(None, [note, f"in {len(chunks)} TCP writes"]))
+        self.transcript.add(Direction.SENT, label or pdu_label(data), data, note)
+        for index, chunk in enumerate(chunks):
+            if index and pause:
+                time.sleep(pause)
+            try:
+                self.sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as exc:
+                self.transcript.event(TransportEvent.RESET_BY_PEER, f"while sending: {exc}")
+                self.open = False
+                return False
+        return True
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def receive(self, timeout: float) -> Observation:
+        """Wait at most ``timeout`` seconds for one PDU; never raises for transport events."""
+        started = time.monotonic()
+        deadline = started + max(timeout, 0.0)
+        try:
+            frame = framing.read_pdu(self.sock, deadline=deadline, max_pdu_length=self.read_cap)
+        except framing.PeerClosedError:
+            return self._ended(Observed.CLOSED, TransportEvent.CLOSED_BY_PEER, b"", started)
+        except framing.TruncatedPDUError as exc:
+            note = f"closed after {exc.received} of {exc.expected} bytes"
+            return self._ended(
+                Observed.TRUNCATED, TransportEvent.TRUNCATED, exc.data, started, note
+            )
+        except framing.PeerResetError as exc:
+            return self._ended(Observed.RESET, TransportEvent.RESET_BY_PEER, exc.data, started)
+        except framing.ReadTimeoutError as exc:
+            note = f"after {timeout:.3f} s" + (
+                f", {exc.received} bytes of a PDU" if exc.data else ""
+            )
+            self.transcript.event(TransportEvent.TIMED_OUT, note, exc.data)
+            return Observation(Observed.TIMEOUT, raw=exc.data, waited=time.monotonic() - started)
+        except framing.PDUTooLongError as exc:
+            note = f"declared PDU-length {exc.declared} > cap {exc.cap}"
+            self.transcript.event(TransportEvent.TOO_LONG, note, exc.header)
+            return Observation(
+                Observed.TOO_LONG, exc.pdu_type, exc.header, time.monotonic() - started
+            )
+        raw = bytes(frame.raw)
+        self.transcript.add(Direction.RECEIVED, pdu_label(raw), raw)
+        return Observation(Observed.PDU, frame.pdu_type, raw, time.monotonic() - started)
+
+    def _ended(
+        self, kind: Observed, event: TransportEvent, data: bytes, started: float, note: str = ""
+    ) -> Observation:
+        self.transcript.event(event, note, data)
+        self.open = False
+        return Observation(kind, data[0] if data else None, data, time.monotonic() - started)
+
+    # -- ending --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close our side gracefully (FIN): the SUT sees Evt17."""
+        if self.open:
+            self.transcript.event(TransportEvent.CLOSED_BY_HARNESS)
+        self._shut(reset=False)
+
+    def reset(self) -> None:
+        """Abort the connection with an RST (SO_LINGER 0): the SUT sees Evt17."""
+        if self.open:
+            self.transcript.event(TransportEvent.RESET_BY_HARNESS)
+        self._shut(reset=True)
+
+    def _shut(self, *, reset: bool) -> None:
+        self.open = False
+        with contextlib.suppress(OSError):
+            if reset:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            self.sock.close()
+
+
+def _chunks(data: bytes, writes: Sequence[int]) -> list[bytes]:
+    """``data`` cut into the given write sizes; what remains is the last write."""
+    chunks: list[bytes] = []
+    start = 0
+    for size in writes:
+        if start >= len(data):
+            break
+        chunks.append(data[start : start + size])
+        start += size
+    if start < len(data) or not chunks:
+        chunks.append(data[start:])
+    return chunks

@@ -1,0 +1,273 @@
+"""The scenario file format, described once as a JSON Schema (DESIGN.md, "Scenario files").
+
+:data:`SCENARIO_SCHEMA` is both the validator's input (:mod:`harness.schema`) and the
+file shipped for editors, ``harness/schema/scenario.schema.json`` (regenerate it with
+``python -m harness.scenario_format``; a test checks the shipped copy is current).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+PDU_NAMES = (
+    "A-ASSOCIATE-RQ",
+    "A-ASSOCIATE-AC",
+    "A-ASSOCIATE-RJ",
+    "P-DATA-TF",
+    "A-RELEASE-RQ",
+    "A-RELEASE-RP",
+    "A-ABORT",
+)
+#: DIMSE messages a step can send or expect; they travel in P-DATA-TF PDUs.
+DIMSE_NAMES = ("C-ECHO-RQ", "C-ECHO-RSP", "C-STORE-RQ", "C-STORE-RSP", "C-FIND-RQ", "C-FIND-RSP")
+#: A PDU of a type PS3.8 does not define (Evt19); ``set: {pdu_type: N}`` picks the type.
+UNKNOWN_PDU = "unknown-pdu"
+TRANSPORT_EXPECTATIONS = ("transport-closed", "transport-reset", "silence", "per-state-table")
+TIMER_NAMES = ("reply", "artim")
+VERDICT_CHOICES = ("passed", "non-strict", "informational", "unsupported", "failed")
+CAPABILITIES = (
+    "checks_called_ae",
+    "checks_calling_ae",
+    "rejects_application_context",
+    "async_ops",
+    "role_selection",
+    "user_identity",
+    "extended_negotiation",
+    "initiates_release",
+    "storage",
+    "association_limit",
+)
+
+_DURATION: dict[str, Any] = {
+    "description": "seconds, or a named timer of the SUT profile (scaled by --timeout-scale)",
+    "type": ["number", "string"],
+}
+_HEX: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[0-9A-Fa-f\s]*$",
+    "description": "hex digits, whitespace allowed",
+}
+_SET: dict[str, Any] = {
+    "type": "object",
+    "description": "PDU fields by their PS3.8 name (see `dicom-harness decode --json`), or "
+    "the association shortcuts; strings may use {sut.ae_title}-style templates",
+}
+_WHERE: dict[str, Any] = {
+    "type": "object",
+    "description": "field: value (equal), [values] (one of), or {not: value}",
+}
+
+_SEND: dict[str, Any] = {
+    "type": "object",
+    "required": ["send"],
+    "additionalProperties": False,
+    "properties": {
+        "send": {"enum": [*PDU_NAMES, *DIMSE_NAMES, UNKNOWN_PDU]},
+        "set": _SET,
+        "length": {"type": "integer", "minimum": 0, "description": "PDU-length as sent"},
+        "truncate": {"type": "integer", "minimum": 0, "description": "send only N bytes"},
+        "append": {**_HEX, "description": "bytes added after the PDU"},
+        "split": {
+            "description": "N TCP writes of equal size, or a list of write sizes",
+            "type": ["integer", "array"],
+            "minimum": 1,
+            "items": {"type": "integer", "minimum": 1},
+        },
+        "pause": {"type": "number", "minimum": 0, "description": "seconds between writes"},
+        "max_length": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "DIMSE: fragment to this P-DATA-TF length (default: the SUT's)",
+        },
+    },
+}
+_RAW: dict[str, Any] = {
+    "type": "object",
+    "required": ["raw"],
+    "additionalProperties": False,
+    "properties": {
+        "raw": {**_HEX, "description": "send exactly these bytes"},
+        "split": _SEND["properties"]["split"],
+        "pause": _SEND["properties"]["pause"],
+    },
+}
+_COALESCE: dict[str, Any] = {
+    "type": "object",
+    "required": ["coalesce"],
+    "additionalProperties": False,
+    "properties": {
+        "coalesce": {
+            "type": "array",
+            "minItems": 2,
+            "items": {"oneOf": [{"$ref": "#/$defs/send"}, {"$ref": "#/$defs/raw"}]},
+            "description": "several PDUs sent in one TCP write",
+        }
+    },
+}
+_EXPECT_BODY: dict[str, Any] = {
+    "expect": {"enum": [*PDU_NAMES, *DIMSE_NAMES, *TRANSPORT_EXPECTATIONS]},
+    "where": _WHERE,
+    "within": _DURATION,
+    "for": _DURATION,
+}
+_ALTERNATIVE: dict[str, Any] = {
+    "type": "object",
+    "required": ["expect"],
+    "additionalProperties": False,
+    "properties": {
+        **_EXPECT_BODY,
+        "verdict": {"enum": list(VERDICT_CHOICES)},
+        "message": {"type": "string"},
+    },
+}
+_EXPECT: dict[str, Any] = {
+    "type": "object",
+    "required": ["expect"],
+    "additionalProperties": False,
+    "properties": {**_EXPECT_BODY, "verdict": {"enum": list(VERDICT_CHOICES)}},
+}
+_ANY_OF: dict[str, Any] = {
+    "type": "object",
+    "required": ["any_of"],
+    "additionalProperties": False,
+    "properties": {
+        "any_of": {"type": "array", "minItems": 2, "items": {"$ref": "#/$defs/alternative"}},
+        "within": _DURATION,
+    },
+}
+_WAIT: dict[str, Any] = {
+    "type": "object",
+    "required": ["wait"],
+    "additionalProperties": False,
+    "properties": {"wait": _DURATION},
+}
+_TRANSPORT: dict[str, Any] = {
+    "type": "object",
+    "required": ["transport"],
+    "additionalProperties": False,
+    "properties": {
+        "transport": {
+            "enum": ["close", "reset"],
+            "description": "the harness closes its side (FIN) or resets it (RST)",
+        }
+    },
+}
+_ASSOCIATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["associate"],
+    "additionalProperties": False,
+    "properties": {
+        "associate": {
+            "type": "object",
+            "description": "send the profile's A-ASSOCIATE-RQ (`set` changes it), expect an AC",
+            "additionalProperties": False,
+            "properties": {"set": _SET},
+        }
+    },
+}
+_RELEASE: dict[str, Any] = {
+    "type": "object",
+    "required": ["release"],
+    "additionalProperties": False,
+    "properties": {
+        "release": {
+            "type": "object",
+            "description": "send A-RELEASE-RQ, expect A-RELEASE-RP, close the transport",
+            "additionalProperties": False,
+            "properties": {},
+        }
+    },
+}
+_REPEAT: dict[str, Any] = {
+    "type": "object",
+    "required": ["repeat"],
+    "additionalProperties": False,
+    "properties": {
+        "repeat": {
+            "type": "object",
+            "required": ["times", "steps"],
+            "additionalProperties": False,
+            "properties": {
+                "times": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "steps": {"$ref": "#/$defs/steps"},
+            },
+        }
+    },
+}
+
+SCENARIO_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://dicom-ul-harness.invalid/scenario.schema.json",
+    "title": "DICOM UL conformance scenario",
+    "type": "object",
+    "required": ["id", "title", "references", "requirement", "sut_role", "steps"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {
+            "type": "string",
+            "pattern": r"^(acceptor|requestor)(/[a-z0-9][a-z0-9.-]*)+$",
+            "description": "unique, stable, path-like; used by --select and the reports",
+        },
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "references": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "pattern": r"^PS3\.(7|8) "},
+        },
+        "requirement": {"enum": ["MUST", "SHOULD", "MAY"]},
+        "sut_role": {"enum": ["acceptor", "requestor"]},
+        "requires": {"type": "array", "items": {"enum": list(CAPABILITIES)}},
+        "hostile": {
+            "type": "boolean",
+            "description": "sends hostile input: a sanity association follows its group",
+        },
+        "steps": {"$ref": "#/$defs/steps"},
+    },
+    "$defs": {
+        "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
+        "step": {
+            "oneOf": [
+                {"$ref": f"#/$defs/{name}"}
+                for name in (
+                    "send",
+                    "raw",
+                    "coalesce",
+                    "expect",
+                    "any_of",
+                    "wait",
+                    "transport",
+                    "associate",
+                    "release",
+                    "repeat",
+                )
+            ]
+        },
+        "send": _SEND,
+        "raw": _RAW,
+        "coalesce": _COALESCE,
+        "expect": _EXPECT,
+        "alternative": _ALTERNATIVE,
+        "any_of": _ANY_OF,
+        "wait": _WAIT,
+        "transport": _TRANSPORT,
+        "associate": _ASSOCIATE,
+        "release": _RELEASE,
+        "repeat": _REPEAT,
+    },
+}
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "scenario.schema.json"
+
+
+def schema_text() -> str:
+    """The shipped JSON Schema file's exact text."""
+    return json.dumps(SCENARIO_SCHEMA, indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    SCHEMA_PATH.write_text(schema_text())
+    sys.stdout.write(f"wrote {SCHEMA_PATH}\n")
