@@ -1,23 +1,30 @@
 """The ``dicom-harness`` command line (contract in DESIGN.md, "Command line").
 
-Exit codes: 0 no failure, 1 at least one failed scenario, 2 usage, scenario-file or
-decode error, 3 the SUT could not be reached or failed its sanity association.
+Exit codes: 0 no failure, 1 at least one failed scenario (or error, or xpass), 2 usage,
+scenario-file or decode error, 3 the SUT could not be reached or failed its sanity
+association, 130 interrupted (Ctrl-C or SIGTERM; the partial reports are written).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
+
+from harness.yamlsrc import SourceError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
 
 _HEX_TEXT = re.compile(rb"[0-9A-Fa-f\s:]*")
 
@@ -92,6 +99,173 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+SUITE_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _scenarios(args: argparse.Namespace) -> list[Any]:
+    """The scenarios named on the command line (the whole suite by default), selected."""
+    from harness.runner import select
+    from harness.scenario import load_scenarios
+
+    paths = args.paths or [SUITE_DIR]
+    return select(load_scenarios(paths), args.select, args.exclude)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario files (and peer profiles) without any network."""
+    from harness.profile import load_profile
+    from harness.scenario import load_scenarios
+
+    scenarios = load_scenarios(args.paths or [SUITE_DIR])
+    for name in args.peer:
+        load_profile(name)
+    print(
+        f"{len(scenarios)} scenario(s) valid"
+        + (f", {len(args.peer)} profile(s)" if args.peer else "")
+    )
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print id, requirement, references and title of each scenario."""
+    for scenario in _scenarios(args):
+        references = ", ".join(scenario.references)
+        print(f"{scenario.id}  [{scenario.requirement}]  {scenario.title}  ({references})")
+    return EXIT_OK
+
+
+def _target(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if host not in ("127.0.0.1", "::1", "localhost") or not port.isdigit():
+        raise UsageError(
+            f"--target {text!r}: expected HOST:PORT with a loopback host (127.0.0.1, ::1)"
+        )
+    return host, int(port)
+
+
+def _profiles(args: argparse.Namespace) -> list[Any]:
+    from harness.profile import load_profile, target_profile
+
+    if args.target:
+        host, port = _target(args.target)
+        return [target_profile(host, port, args.called_ae or "ANY-SCP", args.calling_ae)]
+    names = args.peer or ["builtin"]
+    profiles = [load_profile(name) for name in names]
+    if args.called_ae or args.calling_ae:
+        from dataclasses import replace
+
+        profiles = [
+            replace(
+                p,
+                ae_title=args.called_ae or p.ae_title,
+                harness_ae_title=args.calling_ae or p.harness_ae_title,
+            )
+            for p in profiles
+        ]
+    return profiles
+
+
+def _suite_version(scenarios: list[Any]) -> str:
+    digest = hashlib.sha256()
+    for scenario in scenarios:
+        digest.update(Path(scenario.path).read_bytes() if scenario.path else b"")
+    return f"{len(scenarios)} scenarios, sha256 {digest.hexdigest()[:12]}"
+
+
+class _Progress:
+    """The live progress line on a terminal, one line per result elsewhere."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def __call__(self, result: Any, done: int, total: int) -> None:
+        text = f"[{done}/{total}] {result.peer} {result.id}: {result.verdict}"
+        if self.live:
+            self.stream.write(f"\r\033[K{text}")
+            if done == total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _summary(report: Any) -> str:
+    from harness.results import Verdict, summarize
+
+    lines = ["", "verdict         count"]
+    for verdict, count in summarize(report.results).items():
+        if count:
+            lines.append(f"{verdict:<15} {count:>5}")
+    noteworthy = [r for r in report.results if r.verdict is not Verdict.PASSED]
+    if noteworthy:
+        lines.append("")
+        for result in noteworthy:
+            lines.append(f"{result.verdict:<13} {result.peer} {result.id}: {result.message}")
+    cells = report.coverage.get("cells_exercised", 0)
+    lines.append(f"\nPS3.8 Table 9-10 cells exercised: {cells} of 247")
+    lines.append(f"{len(report.results)} scenario result(s) in {report.duration_s:.1f} s")
+    return "\n".join(lines)
+
+
+def _write_reports(args: argparse.Namespace, report: Any) -> None:
+    from harness.reports.junit import write_junit
+    from harness.reports.run import write_json
+
+    if args.json:
+        write_json(report, args.json)
+    if args.junit:
+        write_junit(report, args.junit)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the scenarios against each peer and write the reports (also when interrupted)."""
+    from harness.reports.run import RunReport
+    from harness.runner import RunOptions, SanityError, run_suite
+
+    if args.jobs < 1 or args.timeout_scale <= 0:
+        raise UsageError("--jobs must be 1 or more and --timeout-scale above 0")
+    scenarios = _scenarios(args)
+    profiles = _profiles(args)
+    report = RunReport(sut={}, suite_version=_suite_version(scenarios))
+    options = RunOptions(
+        timeout_scale=args.timeout_scale, jobs=args.jobs, strict=args.strict, seed=args.seed
+    )
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    code = EXIT_OK
+    try:
+        for profile in profiles:
+            run_suite(scenarios, profile, report, options, on_result=_Progress(sys.stderr))
+    except SanityError as exc:
+        print(f"dicom-harness run: {exc}", file=sys.stderr)
+        code = EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        report.interrupted = True
+        print("\ndicom-harness run: interrupted; writing partial reports", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _write_reports(args, report)
+    print(_summary(report))
+    if code == EXIT_OK and any(r.verdict.is_failure for r in report.results):
+        code = EXIT_FAILED
+    if code == EXIT_OK and not report.results:
+        print("dicom-harness run: no scenario selected", file=sys.stderr)
+    return code
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM ends a run like Ctrl-C: partial reports are still written."""
+    raise KeyboardInterrupt
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATHS", help="scenario files or folders")
+    parser.add_argument("--select", action="append", default=[], metavar="GLOB")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options, registered in one place."""
     parser = _Parser(prog="dicom-harness", description=__doc__.splitlines()[0])
@@ -99,6 +273,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run scenarios against peers and write reports")
+    _add_selection(run)
+    sut = run.add_mutually_exclusive_group()
+    sut.add_argument("--peer", action="append", default=[], metavar="PROFILE")
+    sut.add_argument("--target", metavar="HOST:PORT", help="an SCP already listening")
+    run.add_argument("--called-ae", metavar="AE")
+    run.add_argument("--calling-ae", metavar="AE")
+    run.add_argument("--strict", action="store_true", help="non-strict counts as failed")
+    run.add_argument("--jobs", type=int, default=1, metavar="N")
+    run.add_argument("--timeout-scale", type=float, default=1.0, metavar="X")
+    run.add_argument("--json", metavar="FILE")
+    run.add_argument("--junit", metavar="FILE")
+    run.add_argument("--seed", type=int, metavar="N")
+    run.set_defaults(handler=cmd_run)
+
+    listing = commands.add_parser("list", help="list scenarios")
+    _add_selection(listing)
+    listing.set_defaults(handler=cmd_list)
+
+    validate = commands.add_parser("validate", help="check scenario files, no network")
+    validate.add_argument("paths", nargs="*", metavar="PATHS")
+    validate.add_argument("--peer", action="append", default=[], metavar="PROFILE")
+    validate.set_defaults(handler=cmd_validate)
 
     decode = commands.add_parser("decode", help="dissect PDUs from hex text or binary input")
     decode.add_argument(
@@ -121,6 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except UsageError as exc:
         print(f"dicom-harness {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SourceError as exc:
+        print(f"dicom-harness {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (``| head``): not an error of ours; keep Python quiet.

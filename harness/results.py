@@ -61,6 +61,7 @@ class ScenarioResult:
     message: str = ""
     duration_s: float = 0.0
     transcript: list[dict[str, Any]] = field(default_factory=list)
+    transcript_text: str = ""
     cells: list[tuple[str, str]] = field(default_factory=list)
     teardown: dict[str, Any] = field(default_factory=dict)
     peer: str = ""

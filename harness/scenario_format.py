@@ -26,7 +26,7 @@ DIMSE_NAMES = ("C-ECHO-RQ", "C-ECHO-RSP", "C-STORE-RQ", "C-STORE-RSP", "C-FIND-R
 #: A PDU of a type PS3.8 does not define (Evt19); ``set: {pdu_type: N}`` picks the type.
 UNKNOWN_PDU = "unknown-pdu"
 TRANSPORT_EXPECTATIONS = ("transport-closed", "transport-reset", "silence", "per-state-table")
-TIMER_NAMES = ("reply", "artim")
+TIMER_NAMES = ("reply", "artim", "silence")
 VERDICT_CHOICES = ("passed", "non-strict", "informational", "unsupported", "failed")
 CAPABILITIES = (
     "checks_called_ae",

@@ -71,9 +71,10 @@ class Entry:
     def render(self) -> str:
         """One readable line: time, arrow, what, and the main PS3.8 fields."""
         arrow = {Direction.SENT: ">>", Direction.RECEIVED: "<<", Direction.EVENT: "--"}
-        text = f"{self.t:9.4f} {arrow[self.direction]} {self.label}"
+        shown = self.label
         if self.direction is not Direction.EVENT and self.raw:
-            text += f" {summarize_bytes(self.raw)}"
+            shown = summarize_bytes(self.raw)
+        text = f"{self.t:9.4f} {arrow[self.direction]} {shown}"
         if self.note:
             text += f" ({self.note})"
         return text

@@ -1,0 +1,430 @@
+"""One scenario's steps over one fake peer, and the judgement of what the SUT did.
+
+The exchange sends what the steps say, reads what the SUT answers, and compares it with
+the expectations; a mismatch stops the scenario with the verdict its requirement level
+gives (MUST: failed, SHOULD: non-strict, MAY: informational) unless the step names
+another. ``any_of`` alternatives map what the SUT did to a verdict. ``per-state-table``
+asks :mod:`harness.fsm` what Table 9-10 allows for the event we caused in the SUT's
+presumed state (:mod:`harness.tracker`). The teardown (who closed, how, after which
+A-ABORT) is recorded apart from the exchange's verdict.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness import association as assoc
+from harness import dimse, framing, pdu
+from harness.fsm import PDU_TYPES, Event, Pdu, Reaction, Role, received_event
+from harness.peer import FakePeer, Observation, Observed, pdu_label
+from harness.results import Verdict
+from harness.scenario import (
+    AnyOf,
+    Associate,
+    Coalesce,
+    Duration,
+    Expect,
+    Raw,
+    Release,
+    Repeat,
+    Scenario,
+    Send,
+    Step,
+    Transport,
+    Wait,
+)
+from harness.scenario_format import DIMSE_NAMES
+from harness.stimuli import (
+    Context,
+    build_pdus,
+    dimse_values,
+    mismatches,
+    mutate,
+    pdu_values,
+    resolve_where,
+    write_sizes,
+)
+from harness.tracker import CLOSED, NOTHING, Seen, Tracker, reaction_matches
+
+_HEADER = struct.Struct(">BxL")
+_COMMAND_NAMES = {spec.command_field: name for name, spec in dimse.COMMANDS.items()}
+#: Verdicts an ``any_of`` alternative may pick without ending the scenario.
+_CONTINUING = (Verdict.PASSED, Verdict.NON_STRICT)
+
+
+@dataclass(frozen=True)
+class Timers:
+    """The SUT profile's timers in seconds, and the run's ``--timeout-scale``.
+
+    ``reply`` bounds a wait for an answer that should come, ``silence`` is how long
+    nothing must happen to count as "no reaction", ``artim`` is the SUT's own ARTIM
+    timeout (a wait on it allows ``reply`` more for the SUT to act on it).
+    """
+
+    reply: float = 5.0
+    artim: float = 30.0
+    silence: float = 1.0
+    scale: float = 1.0
+
+    def seconds(self, duration: Duration) -> float:
+        """A step's duration (seconds or a timer name) in scaled seconds."""
+        named = {"reply": self.reply, "silence": self.silence, "artim": self.artim + self.reply}
+        base = named[duration] if isinstance(duration, str) else float(duration)
+        return base * self.scale
+
+
+class MismatchError(Exception):
+    """The SUT did something else than a step expected."""
+
+    def __init__(self, message: str, verdict: Verdict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.verdict = verdict
+
+
+@dataclass
+class Outcome:
+    """What an exchange concluded, before the profile's baseline is applied."""
+
+    verdict: Verdict
+    message: str
+    teardown: dict[str, Any]
+    cells: list[tuple[str, str]] = field(default_factory=list)
+    tracking: str = ""
+
+
+def describe(observation: Observation) -> str:
+    """What the SUT did, in a phrase for messages."""
+    if observation.kind is Observed.PDU:
+        raw = observation.raw
+        if raw[:1] == b"\x07" and len(raw) >= 10:
+            return f"A-ABORT (source {raw[8]}, reason {raw[9]})"
+        if raw[:1] == b"\x03" and len(raw) >= 10:
+            return f"A-ASSOCIATE-RJ (result {raw[7]}, source {raw[8]}, reason {raw[9]})"
+        return pdu_label(raw)
+    return {
+        Observed.CLOSED: "the SUT closed the transport",
+        Observed.RESET: "the SUT reset the transport",
+        Observed.TIMEOUT: f"nothing within {observation.waited:.2f} s",
+        Observed.TRUNCATED: f"the SUT closed after {len(observation.raw)} bytes of a PDU",
+        Observed.TOO_LONG: "a PDU longer than the harness reads",
+    }[observation.kind]
+
+
+def seen(observation: Observation) -> Seen:
+    """An observation as the state table sees it."""
+    kind = PDU_TYPES.get(observation.pdu_type or 0)
+    if observation.kind is Observed.PDU and kind is not None:
+        if kind is Pdu.A_ABORT and len(observation.raw) >= 10:
+            return Seen(kind, abort_source=observation.raw[8], abort_reason=observation.raw[9])
+        return Seen(kind)
+    if observation.is_transport_end:
+        return CLOSED
+    return NOTHING
+
+
+def _events_in(stream: bytearray) -> Iterable[Event]:
+    """Pop every complete PDU off ``stream`` (what the SUT has received) as its event."""
+    while len(stream) >= 6:
+        pdu_type, length = _HEADER.unpack_from(stream)
+        if len(stream) < 6 + length:
+            return
+        data = bytes(stream[: 6 + length])
+        del stream[: 6 + length]
+        try:
+            pdu.dissect_one(data)
+            valid = True
+        except pdu.PDUDecodeError:
+            valid = False
+        yield received_event(pdu_type, valid=valid)
+
+
+class Exchange:
+    """Runs a scenario's steps on ``peer`` (already connected) for the SUT in ``role``."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        peer: FakePeer,
+        context: Context,
+        timers: Timers,
+        role: Role,
+    ) -> None:
+        self.scenario = scenario
+        self.peer = peer
+        self.context = context
+        self.timers = timers
+        self.tracker = Tracker(role)
+        self.verdict = Verdict.PASSED
+        self.notes: list[str] = []
+        self.ended: Observation | None = None
+        self.closed: tuple[str, str] | None = None
+        self.last_abort: dict[str, int] | None = None
+        self._received_by_sut = bytearray()
+        self.tracker.caused(Event.EVT5 if role is Role.ACCEPTOR else Event.EVT2)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Every step in order; the first mismatch ends the exchange."""
+        message = ""
+        try:
+            self._steps(self.scenario.steps)
+        except MismatchError as mismatch:
+            self.verdict = mismatch.verdict or self.scenario.requirement.verdict_when_unmet
+            message = mismatch.message
+        teardown = self._teardown()
+        return Outcome(
+            verdict=self.verdict,
+            message="; ".join(filter(None, [message, *self.notes])),
+            teardown=teardown,
+            cells=[(str(state), str(event)) for state, event in self.tracker.cells],
+            tracking=self.tracker.lost,
+        )
+
+    def _steps(self, steps: Iterable[Step]) -> None:
+        for step in steps:
+            try:
+                self._step(step)
+            except MismatchError as mismatch:
+                mismatch.message = f"line {step.line}: {mismatch.message}"
+                raise
+
+    def _step(self, step: Step) -> None:
+        if isinstance(step, Send):
+            for data in build_pdus(step, self.context):
+                self._send(mutate(data, step), step.split, step.pause)
+        elif isinstance(step, Raw):
+            self._send(step.data, step.split, step.pause)
+        elif isinstance(step, Coalesce):
+            self._send(b"".join(self._part_bytes(part) for part in step.parts), 1, 0.0)
+        elif isinstance(step, Expect):
+            self._expect(step)
+        elif isinstance(step, AnyOf):
+            self._any_of(step)
+        elif isinstance(step, Wait):
+            time.sleep(self.timers.seconds(step.duration))
+        elif isinstance(step, Transport):
+            self._transport(step.action)
+        elif isinstance(step, Associate):
+            self._associate(step)
+        elif isinstance(step, Release):
+            self._release()
+        elif isinstance(step, Repeat):
+            for _ in range(step.times):
+                self._steps(step.steps)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _part_bytes(self, part: Send | Raw) -> bytes:
+        if isinstance(part, Raw):
+            return part.data
+        return b"".join(mutate(data, part) for data in build_pdus(part, self.context))
+
+    def _send(self, data: bytes, split: int | tuple[int, ...], pause: float) -> None:
+        if self.ended is not None:
+            raise MismatchError(f"cannot send: {describe(self.ended)} before")
+        if not self.peer.send(data, writes=write_sizes(len(data), split), pause=pause):
+            self._end(Observation(Observed.RESET))
+            raise MismatchError("the SUT reset the transport while the harness was sending")
+        self._received_by_sut += data
+        for event in _events_in(self._received_by_sut):
+            self.tracker.caused(event)
+
+    def _transport(self, action: str) -> None:
+        if action == "close":
+            self.peer.close()
+        else:
+            self.peer.reset()
+        if self.ended is None:
+            self.tracker.caused(Event.EVT17)
+            self.ended = Observation(Observed.CLOSED)
+            self.closed = ("harness", action)
+
+    # -- observing -------------------------------------------------------------------------
+
+    def _observe(self, timeout: float) -> Observation:
+        """The SUT's next PDU or transport event within ``timeout`` (after an end: the end)."""
+        if self.ended is not None:
+            return self.ended
+        observation = self.peer.receive(timeout)
+        if observation.is_transport_end or observation.kind is Observed.TOO_LONG:
+            self._end(observation)
+        self.tracker.observed(seen(observation))
+        if observation.kind is Observed.PDU and observation.pdu_type == 0x07:
+            raw = observation.raw
+            self.last_abort = {"source": raw[8], "reason": raw[9]} if len(raw) >= 10 else None
+        return observation
+
+    def _end(self, observation: Observation) -> None:
+        self.ended = observation
+        self.closed = ("sut", str(observation.kind))
+        self.peer.open = False
+
+    def _judge(self, expect: Expect, observation: Observation, deadline: float) -> list[str]:
+        """Why ``observation`` is not what ``expect`` wants (empty: it is)."""
+        what = expect.what
+        if what == "silence":
+            return [] if observation.kind is Observed.TIMEOUT else [describe(observation)]
+        if what in ("transport-closed", "transport-reset"):
+            wanted = Observed.CLOSED if what == "transport-closed" else Observed.RESET
+            return [] if observation.kind is wanted else [describe(observation)]
+        if observation.kind is not Observed.PDU:
+            return [describe(observation)]
+        where = resolve_where(what, expect.where, self.context)
+        if what in DIMSE_NAMES:
+            return self._judge_dimse(what, where, observation, deadline)
+        if pdu_label(observation.raw) != what:
+            return [describe(observation)]
+        try:
+            packet = pdu.dissect_one(observation.raw)
+        except pdu.PDUDecodeError as exc:
+            return [f"{what} that does not decode: {exc}"]
+        problems = mismatches(where, pdu_values(packet))
+        if not problems and isinstance(packet, pdu.A_ASSOCIATE_AC):
+            self._negotiated(packet)
+        return [f"{what} with {'; '.join(problems)}"] if problems else []
+
+    def _judge_dimse(
+        self, what: str, where: dict[str, Any], observation: Observation, deadline: float
+    ) -> list[str]:
+        """Read P-DATA-TF PDUs until one DIMSE message is complete, then match it."""
+        reassembler = dimse.Reassembler()
+        while True:
+            if observation.kind is not Observed.PDU or observation.pdu_type != framing.P_DATA_TF:
+                return [describe(observation)]
+            try:
+                message = reassembler.feed_p_data(memoryview(observation.raw)[6:])
+            except (framing.PDVError, dimse.EncapsulationError, dimse.CommandDecodeError) as exc:
+                return [f"a P-DATA-TF that breaks PS3.8 Annex E: {exc}"]
+            if message is not None:
+                break
+            observation = self._observe(max(deadline - time.monotonic(), 0.0))
+        name = _COMMAND_NAMES.get(int(message.command.CommandField), "an unknown command")
+        if name != what:
+            return [name]
+        problems = mismatches(where, dimse_values(message))
+        return [f"{what} with {'; '.join(problems)}"] if problems else []
+
+    def _negotiated(self, packet: Any) -> None:
+        """Remember what the AC settled: the SUT's max length and the accepted contexts."""
+        ac = assoc.AssociateAC.from_packet(packet)
+        self.context.sut_max_length = ac.max_length
+        proposed = {pc.id: pc.abstract_syntax for pc in self.context.proposed}
+        self.context.accepted = {
+            r.id: (proposed.get(r.id, ""), r.transfer_syntax) for r in ac.results if r.result == 0
+        }
+
+    # -- expectations ----------------------------------------------------------------------
+
+    def _expect(self, step: Expect) -> None:
+        if step.what == "per-state-table":
+            self._per_state_table(step)
+            return
+        timeout = self.timers.seconds(step.hold if step.hold is not None else step.within)
+        deadline = time.monotonic() + timeout
+        observation = self._observe(timeout)
+        problems = self._judge(step, observation, deadline)
+        if problems:
+            raise MismatchError(
+                f"expected {_wanted(step)}, got {problems[0]}", _verdict(step.verdict)
+            )
+
+    def _any_of(self, step: AnyOf) -> None:
+        timeout = self.timers.seconds(step.within)
+        deadline = time.monotonic() + timeout
+        observation = self._observe(timeout)
+        for alternative in step.alternatives:
+            if self._judge(alternative, observation, deadline):
+                continue
+            verdict = _verdict(alternative.verdict) or Verdict.PASSED
+            note = alternative.message or f"the SUT answered {describe(observation)}"
+            if verdict not in _CONTINUING:
+                raise MismatchError(note, verdict)
+            if verdict is Verdict.NON_STRICT:
+                self._degrade(note)
+            return
+        wanted = " or ".join(_wanted(alternative) for alternative in step.alternatives)
+        raise MismatchError(f"expected {wanted}, got {describe(observation)}")
+
+    def _per_state_table(self, step: Expect) -> None:
+        """The SUT's reaction must be one PS3.8 Table 9-10 allows (PS3.8 9.2.3)."""
+        last = self.tracker.last
+        if last is None or self.tracker.lost:
+            raise MismatchError(
+                f"the SUT's state is not known ({self.tracker.lost or 'no event caused yet'})",
+                Verdict.ERROR,
+            )
+        needs_action = any(not reaction_matches(r, NOTHING) for r in last.reactions)
+        may_stay_silent = any(reaction_matches(r, NOTHING) for r in last.reactions)
+        duration = step.within if needs_action and not may_stay_silent else "silence"
+        observation = self._observe(self.timers.seconds(duration))
+        matching = [r for r in last.reactions if reaction_matches(r, seen(observation))]
+        if not matching:
+            allowed = " or ".join(_reaction_text(r) for r in last.reactions)
+            raise MismatchError(
+                f"PS3.8 Table 9-10 ({last.state}, {last.event}) allows {allowed}; "
+                f"got {describe(observation)}"
+            )
+        if not any(r.strict for r in matching):
+            self._degrade(str(matching[0].tolerance))
+
+    def _degrade(self, note: str) -> None:
+        self.verdict = Verdict.NON_STRICT
+        self.notes.append(note)
+
+    # -- association macros ----------------------------------------------------------------
+
+    def _associate(self, step: Associate) -> None:
+        send = Send(line=step.line, what="A-ASSOCIATE-RQ", fields=step.fields)
+        self._step(send)
+        accept = Expect(line=step.line, what="A-ASSOCIATE-AC")
+        timeout = self.timers.seconds("reply")
+        observation = self._observe(timeout)
+        problems = self._judge(accept, observation, time.monotonic() + timeout)
+        if problems:
+            raise MismatchError(f"association not accepted: got {problems[0]}")
+
+    def _release(self) -> None:
+        """A-RELEASE-RQ, the RP (P-DATA-TF may come first: AR-7), then close (AR-3)."""
+        self._send(bytes(pdu.A_RELEASE_RQ()), 1, 0.0)
+        deadline = time.monotonic() + self.timers.seconds("reply")
+        while True:
+            observation = self._observe(max(deadline - time.monotonic(), 0.0))
+            if observation.kind is Observed.PDU and observation.pdu_type == framing.P_DATA_TF:
+                continue
+            if observation.kind is Observed.PDU and observation.pdu_type == 0x06:
+                break
+            raise MismatchError(f"expected A-RELEASE-RP, got {describe(observation)}")
+        self._transport("close")
+
+    # -- teardown --------------------------------------------------------------------------
+
+    def _teardown(self) -> dict[str, Any]:
+        """Who ended the connection and how, judged apart from the exchange (DESIGN.md)."""
+        if self.closed is None:
+            self._transport("close")
+        closed_by, how = self.closed or ("harness", "close")
+        return {"closed_by": closed_by, "how": how, "last_abort": self.last_abort}
+
+
+def _verdict(name: str | None) -> Verdict | None:
+    return Verdict(name) if name else None
+
+
+def _wanted(step: Expect) -> str:
+    where = ", ".join(f"{k}={v}" for k, v in step.where.items())
+    return f"{step.what} ({where})" if where else step.what
+
+
+def _reaction_text(reaction: Reaction) -> str:
+    actions = "+".join(reaction.actions)
+    if reaction.sends is None:
+        return f"{'a close' if reaction.closes_transport else 'no reaction'} [{actions}]"
+    if reaction.abort_source is not None:
+        return f"A-ABORT source {int(reaction.abort_source)} [{actions}]"
+    return f"{reaction.sends} [{actions}]"

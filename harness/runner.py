@@ -1,0 +1,295 @@
+"""Runs scenarios against a SUT profile and turns what happened into verdicts.
+
+Before the run, and after every group of hostile scenarios, a sanity association
+(associate, C-ECHO, release) shows the SUT is alive; a SUT that cannot be reached or
+fails it stops the run (exit code 3). Scenarios of one group run in parallel on
+``--jobs`` threads, each on its own association. A scenario whose required capability
+the profile denies is ``unsupported``; ``--strict`` makes ``non-strict`` a failure; the
+profile's baseline turns an expected non-passing verdict into ``xfail`` and an
+unexpected pass into ``xpass``. Results are appended to the report as they come, so an
+interrupted run still has them (the scenarios in flight are marked ``error``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.exchange import Exchange, Timers
+from harness.fsm import Role
+from harness.peer import FakePeer
+from harness.process import PeerStartError
+from harness.profile import Address, Profile, running
+from harness.reports.run import RunReport
+from harness.results import ScenarioResult, Verdict
+from harness.scenario import Scenario, parse_scenario
+from harness.stimuli import Context
+
+SANITY = parse_scenario(
+    {
+        "id": "acceptor/sanity/echo",
+        "title": "Sanity association: associate, C-ECHO, release",
+        "references": ["PS3.8 7.1", "PS3.8 7.2", "PS3.7 9.1.5"],
+        "requirement": "MUST",
+        "sut_role": "acceptor",
+        "steps": [
+            {"associate": {}},
+            {"send": "C-ECHO-RQ"},
+            {"expect": "C-ECHO-RSP", "where": {"status": 0}},
+            {"release": {}},
+        ],
+    },
+    "<sanity association>",
+)
+
+
+class SanityError(HarnessError):
+    """The SUT could not be reached or failed the sanity association (exit code 3)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The run's knobs from the command line (DESIGN.md, "Command line")."""
+
+    timeout_scale: float = 1.0
+    jobs: int = 1
+    strict: bool = False
+    seed: int | None = None
+    workdir: Path = Path("reports") / "run"
+
+
+@dataclass
+class Progress:
+    """Counts for the live progress line; ``on_result`` is called under a lock."""
+
+    total: int
+    done: int = 0
+    on_result: Callable[[ScenarioResult, int, int], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, result: ScenarioResult) -> None:
+        with self.lock:
+            self.done += 1
+            if self.on_result is not None:
+                self.on_result(result, self.done, self.total)
+
+
+def select(
+    scenarios: Iterable[Scenario], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[Scenario]:
+    """Scenarios whose id matches one ``include`` glob (all if none) and no ``exclude`` glob."""
+    return [
+        s
+        for s in scenarios
+        if (not include or any(fnmatch.fnmatchcase(s.id, g) for g in include))
+        and not any(fnmatch.fnmatchcase(s.id, g) for g in exclude)
+    ]
+
+
+def timers_of(profile: Profile, options: RunOptions) -> Timers:
+    """The profile's timers (defaults where unstated), scaled by ``--timeout-scale``."""
+    return Timers(scale=options.timeout_scale, **profile.timers)
+
+
+def context_of(profile: Profile, address: Address) -> Context:
+    """A fresh per-association context from the profile and where the SUT listens."""
+    return Context(
+        sut_ae_title=profile.ae_title,
+        harness_ae_title=profile.harness_ae_title,
+        sut_host=address.host,
+        sut_port=address.port,
+        sut_max_length=profile.max_length,
+        proposed=profile.presentation_contexts,
+    )
+
+
+def apply_baseline(result: ScenarioResult, profile: Profile, strict: bool) -> None:
+    """``--strict`` first, then the baseline: xfail when it holds, xpass when it is stale."""
+    if strict and result.verdict is Verdict.NON_STRICT:
+        result.verdict = Verdict.FAILED
+    entry = profile.baseline.get(result.id)
+    if entry is None:
+        return
+    result.baseline_reason = entry.reason
+    if str(result.verdict) == entry.verdict:
+        result.verdict = Verdict.XFAIL
+    elif result.verdict is Verdict.PASSED:
+        result.verdict = Verdict.XPASS
+        result.message = f"baseline expects {entry.verdict} ({entry.reason}) but it passed"
+    else:
+        result.message = f"{result.message} (baseline expects {entry.verdict}: {entry.reason})"
+
+
+def run_scenario(
+    scenario: Scenario, profile: Profile, address: Address, options: RunOptions
+) -> ScenarioResult:
+    """One scenario on one fresh association; never raises for the SUT's behaviour."""
+    result = ScenarioResult(
+        id=scenario.id,
+        title=scenario.title,
+        references=list(scenario.references),
+        requirement=str(scenario.requirement),
+        sut_role=scenario.sut_role,
+        verdict=Verdict.ERROR,
+        peer=profile.name,
+    )
+    started = time.monotonic()
+    lacking = [name for name in scenario.requires if profile.lacks(name)]
+    if lacking:
+        result.verdict = Verdict.UNSUPPORTED
+        result.message = f"the profile says the SUT lacks {', '.join(lacking)}"
+    else:
+        _exchange(scenario, profile, address, options, result)
+    result.duration_s = time.monotonic() - started
+    apply_baseline(result, profile, options.strict)
+    return result
+
+
+def _exchange(
+    scenario: Scenario,
+    profile: Profile,
+    address: Address,
+    options: RunOptions,
+    result: ScenarioResult,
+) -> None:
+    timers = timers_of(profile, options)
+    try:
+        peer = FakePeer.connect(address.host, address.port, timeout=timers.seconds("reply"))
+    except OSError as exc:
+        result.message = f"cannot connect to {address.host}:{address.port}: {exc}"
+        return
+    try:
+        outcome = Exchange(
+            scenario, peer, context_of(profile, address), timers, Role.ACCEPTOR
+        ).run()
+    except Exception as exc:  # a harness defect: report it as such, keep the transcript
+        result.message = f"harness error: {exc!r}\n{traceback.format_exc()}"
+        peer.close()
+    else:
+        result.verdict = outcome.verdict
+        result.message = outcome.message
+        result.teardown = outcome.teardown
+        result.cells = outcome.cells
+    result.transcript = peer.transcript.to_json()
+    result.transcript_text = peer.transcript.render()
+
+
+def sanity(profile: Profile, address: Address, options: RunOptions, when: str) -> None:
+    """Associate, C-ECHO and release; raise :class:`SanityError` if that fails."""
+    result = run_scenario(SANITY, profile, address, options)
+    if result.verdict is not Verdict.PASSED:
+        raise SanityError(
+            f"the SUT failed the sanity association {when}: {result.message}\n"
+            f"{result.transcript_text}"
+        )
+
+
+def _groups(scenarios: list[Scenario]) -> Iterator[list[Scenario]]:
+    """Consecutive scenarios of one folder; a sanity association follows a hostile group."""
+    for _, group in groupby(scenarios, key=lambda s: s.folder):
+        yield list(group)
+
+
+def run_suite(
+    scenarios: Sequence[Scenario],
+    profile: Profile,
+    report: RunReport,
+    options: RunOptions,
+    on_result: Callable[[ScenarioResult, int, int], None] | None = None,
+) -> RunReport:
+    """Run ``scenarios`` for ``profile`` (started and stopped here) into ``report``."""
+    relevant = sorted((s for s in scenarios if s.sut_role == profile.sut_role), key=lambda s: s.id)
+    if options.seed is not None:
+        random.Random(options.seed).shuffle(relevant)
+        relevant.sort(key=lambda s: s.folder)  # groups stay together; order inside is random
+    progress = Progress(total=len(relevant), on_result=on_result)
+    started = time.monotonic()
+    try:
+        with running(profile, options.workdir / profile.name) as address:
+            report.sut = {
+                "name": profile.name,
+                "ae_title": profile.ae_title,
+                "host": address.host,
+                "port": address.port,
+                "profile": profile.path,
+            }
+            sanity(profile, address, options, "before the run")
+            suite = _Suite(profile, address, options, report, progress)
+            for group in _groups(relevant):
+                suite.run_group(group)
+                if any(s.hostile for s in group):
+                    sanity(profile, address, options, f"after {group[0].folder}")
+    except PeerStartError as exc:
+        raise SanityError(str(exc)) from exc
+    finally:
+        report.duration_s = time.monotonic() - started
+        report.results.sort(key=lambda r: r.id)
+        report.coverage = coverage(report.results)
+    return report
+
+
+@dataclass
+class _Suite:
+    """The parts of a run every scenario shares."""
+
+    profile: Profile
+    address: Address
+    options: RunOptions
+    report: RunReport
+    progress: Progress
+
+    def run_group(self, group: list[Scenario]) -> None:
+        """The group's scenarios on ``--jobs`` threads; results appended as they finish."""
+        pool = ThreadPoolExecutor(max_workers=max(self.options.jobs, 1))
+        futures: dict[Future[ScenarioResult], Scenario] = {
+            pool.submit(run_scenario, scenario, self.profile, self.address, self.options): scenario
+            for scenario in group
+        }
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self.report.results.append(future.result())
+                    self.progress.record(self.report.results[-1])
+        except BaseException:
+            self.report.interrupted = True
+            for future, scenario in futures.items():
+                if not future.done():
+                    self.report.results.append(_interrupted(scenario, self.profile))
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _interrupted(scenario: Scenario, profile: Profile) -> ScenarioResult:
+    return ScenarioResult(
+        id=scenario.id,
+        title=scenario.title,
+        references=list(scenario.references),
+        requirement=str(scenario.requirement),
+        sut_role=scenario.sut_role,
+        verdict=Verdict.ERROR,
+        message="interrupted before the scenario finished",
+        peer=profile.name,
+    )
+
+
+def coverage(results: Iterable[ScenarioResult]) -> dict[str, object]:
+    """The PS3.8 Table 9-10 cells the run exercised in the SUT: a state x event matrix."""
+    matrix: dict[str, dict[str, int]] = {}
+    for result in results:
+        for state, event in result.cells:
+            row = matrix.setdefault(state, {})
+            row[event] = row.get(event, 0) + 1
+    exercised = sum(len(row) for row in matrix.values())
+    return {"cells_exercised": exercised, "cells_total": 13 * 19, "matrix": matrix}

@@ -1,0 +1,530 @@
+"""From scenario steps to bytes on the wire, and from received bytes to matchable values.
+
+A ``send`` step names a PDU (or a DIMSE message, or an unknown PDU type) and ``set``
+fields: the PS3.8 field names of :mod:`harness.pdu` (any of them: reserved bytes, type
+codes, lengths, items), plus, for A-ASSOCIATE-RQ/AC, the negotiation shortcuts of
+:class:`harness.association.AssociateRQ` (``presentation_contexts``, ``max_length``,
+``async_ops_window``, ``role_selections``, ``user_identity``...). The mutators then act
+on the bytes: ``length`` rewrites the PDU-length, ``truncate`` cuts, ``append`` adds.
+
+An ``expect`` step's ``where`` matchers compare against the received PDU's fields
+(:func:`harness.pdu.to_dict`), the negotiation read from an A-ASSOCIATE-AC
+(``max_length``, ``pc_results``...), or a DIMSE command's elements (``status``...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom.dataset import Dataset
+from scapy.packet import Packet
+
+from harness import association as assoc
+from harness import codes, dimse, framing, pdu
+from harness.pdu.base import TextValue
+from harness.scenario import (
+    AnyOf,
+    Associate,
+    Coalesce,
+    Expect,
+    Raw,
+    Repeat,
+    Scenario,
+    Send,
+    Step,
+    parse_hex,
+)
+from harness.scenario_format import DIMSE_NAMES, UNKNOWN_PDU
+from harness.yamlsrc import Source
+
+_PDU_LENGTH = struct.Struct(">L")
+
+#: DIMSE ``set``/``where`` names and the command elements they stand for (PS3.7 E.1).
+DIMSE_ELEMENTS: Mapping[str, str] = {
+    "message_id": "MessageID",
+    "message_id_being_responded_to": "MessageIDBeingRespondedTo",
+    "affected_sop_class_uid": "AffectedSOPClassUID",
+    "affected_sop_instance_uid": "AffectedSOPInstanceUID",
+    "priority": "Priority",
+    "status": "Status",
+    "command_field": "CommandField",
+    "command_data_set_type": "CommandDataSetType",
+}
+_DIMSE_OWN = frozenset({"pc_id"})
+
+#: Shortcut fields of the association PDUs (PS3.7 Annex D.3 negotiation).
+RQ_SHORTCUTS = frozenset(f.name for f in dataclasses.fields(assoc.AssociateRQ))
+_EXTRA_ITEM_FIELDS = frozenset({"extra_items", "extra_user_data"})
+
+#: Matchable values derived from an A-ASSOCIATE-AC beyond its raw fields.
+AC_DERIVED = frozenset(
+    {
+        "max_length",
+        "implementation_class_uid",
+        "implementation_version_name",
+        "async_ops_window",
+        "pc_results",
+        "transfer_syntaxes",
+        "role_selections",
+        "user_identity_response",
+        "item_types",
+        "user_data_types",
+    }
+)
+
+
+@dataclass
+class Context:
+    """What a step needs to know about the SUT and the association so far."""
+
+    sut_ae_title: str
+    harness_ae_title: str
+    sut_host: str = "127.0.0.1"
+    sut_port: int = 0
+    sut_max_length: int = 16384
+    harness_max_length: int = 16384
+    proposed: tuple[assoc.PresentationContext, ...] = ()
+    accepted: dict[int, tuple[str, str]] = field(default_factory=dict)
+    message_id: int = 0
+
+    def templates(self) -> dict[str, Any]:
+        """Values of the ``{...}`` template names (:data:`harness.scenario.TEMPLATE_NAMES`)."""
+        return {
+            "sut.ae_title": self.sut_ae_title,
+            "sut.host": self.sut_host,
+            "sut.port": self.sut_port,
+            "sut.max_length": self.sut_max_length,
+            "harness.ae_title": self.harness_ae_title,
+            "harness.max_length": self.harness_max_length,
+        }
+
+    def expand(self, value: Any) -> Any:
+        """``value`` with templates filled in; ``"{sut.max_length}"`` alone stays an int."""
+        if isinstance(value, str):
+            values = self.templates()
+            name = value[1:-1]
+            if value.startswith("{") and value.endswith("}") and name in values:
+                return values[name]
+            return value.format_map(_Dotted(values)) if "{" in value else value
+        if isinstance(value, dict):
+            return {key: self.expand(child) for key, child in value.items()}
+        if isinstance(value, list):
+            return [self.expand(child) for child in value]
+        return value
+
+    def next_message_id(self) -> int:
+        """A fresh DIMSE Message ID (PS3.7 9.3: unique per outstanding request)."""
+        self.message_id = self.message_id % 0xFFFF + 1
+        return self.message_id
+
+    def default_rq(self) -> assoc.AssociateRQ:
+        """The profile's A-ASSOCIATE-RQ: its contexts, our titles and max length."""
+        return assoc.AssociateRQ(
+            called_ae_title=self.sut_ae_title,
+            calling_ae_title=self.harness_ae_title,
+            presentation_contexts=self.proposed,
+            max_length=self.harness_max_length,
+        )
+
+    def context_for(self, abstract_syntax: str) -> int:
+        """The accepted PC-ID for ``abstract_syntax``, else the first accepted, else 1."""
+        for pc_id, (syntax, _) in sorted(self.accepted.items()):
+            if syntax == abstract_syntax:
+                return pc_id
+        return min(self.accepted, default=1)
+
+
+class _Dotted(dict[str, Any]):
+    """``str.format_map`` support for dotted names: ``{sut.ae_title}``."""
+
+    def __getitem__(self, key: str) -> Any:
+        return _Namespace(self, key)
+
+
+@dataclass(frozen=True)
+class _Namespace:
+    values: Mapping[str, Any]
+    prefix: str
+
+    def __getattr__(self, name: str) -> Any:
+        return self.values[f"{self.prefix}.{name}"]
+
+
+# -- field values ------------------------------------------------------------------------
+
+
+def _field_value(pdu_name: str, packet: Packet, name: str, value: Any) -> Any:
+    """A scenario value for scapy field ``name``: symbol -> code, text -> bytes, hex -> bytes."""
+    value = codes.resolve(pdu_name, name, value)
+    if not isinstance(value, str):
+        return value
+    scapy_field = packet.get_field(name)
+    if isinstance(scapy_field, TextValue):
+        return value.encode("latin-1")
+    return parse_hex(value)
+
+
+def _set_fields(pdu_name: str, packet: Packet, fields: Mapping[str, Any]) -> None:
+    """Set raw layer fields on ``packet``; an unknown name is a ValueError naming it."""
+    names = {f.name for f in packet.fields_desc}
+    for name, value in fields.items():
+        if name not in names:
+            allowed = ", ".join(sorted(names))
+            raise KeyError(f"{name!r} is not a field of {pdu_name} (fields: {allowed})")
+        packet.setfieldval(name, _field_value(pdu_name, packet, name, value))
+
+
+def _unknown_items(entries: list[Mapping[str, Any]]) -> list[Packet]:
+    """Items or sub-items of any type, from ``{item_type, data, reserved1}`` entries."""
+    return [
+        pdu.UnknownItem(
+            item_type=int(entry["item_type"]),
+            reserved1=int(entry.get("reserved1", 0)),
+            data=parse_hex(str(entry.get("data", ""))),
+        )
+        for entry in entries
+    ]
+
+
+def _rq_shortcut(name: str, value: Any) -> Any:
+    """A negotiation shortcut from YAML data to :mod:`harness.association` values."""
+    if name == "presentation_contexts":
+        return tuple(
+            assoc.PresentationContext(
+                id=int(pc["id"]),
+                abstract_syntax=str(pc["abstract_syntax"]),
+                transfer_syntaxes=tuple(str(ts) for ts in pc["transfer_syntaxes"]),
+            )
+            for pc in value
+        )
+    if name == "role_selections":
+        return tuple(
+            assoc.RoleSelection(str(r["sop_class_uid"]), int(r["scu_role"]), int(r["scp_role"]))
+            for r in value
+        )
+    if name == "user_identity" and value is not None:
+        return assoc.UserIdentity(
+            type=int(value["type"]),
+            positive_response_requested=bool(value.get("positive_response_requested", False)),
+            primary=str(value.get("primary", "")).encode(),
+            secondary=str(value.get("secondary", "")).encode(),
+        )
+    if name == "async_ops_window" and value is not None:
+        return (int(value[0]), int(value[1]))
+    if name == "extended_negotiation":
+        return tuple((str(e["sop_class_uid"]), parse_hex(str(e["data"]))) for e in value)
+    return value
+
+
+def _associate_rq(fields: Mapping[str, Any], context: Context) -> Packet:
+    """The profile's A-ASSOCIATE-RQ with shortcuts, raw fields and extra items applied."""
+    shortcuts = {k: _rq_shortcut(k, v) for k, v in fields.items() if k in RQ_SHORTCUTS}
+    packet = dataclasses.replace(context.default_rq(), **shortcuts).build()
+    raw = {k: v for k, v in fields.items() if k not in RQ_SHORTCUTS | _EXTRA_ITEM_FIELDS}
+    _set_fields("A-ASSOCIATE-RQ", packet, raw)
+    packet.variable_items = list(packet.variable_items) + _unknown_items(
+        fields.get("extra_items", [])
+    )
+    extra_user_data = _unknown_items(fields.get("extra_user_data", []))
+    if extra_user_data:
+        user_information = next(
+            i for i in packet.variable_items if isinstance(i, pdu.UserInformationItem)
+        )
+        user_information.user_data = list(user_information.user_data) + extra_user_data
+    return packet
+
+
+def _p_data(fields: Mapping[str, Any], context: Context) -> bytes:
+    """A P-DATA-TF from ``pdvs`` entries, or a one-PDV C-ECHO-RQ command by default."""
+    if "pdvs" not in fields:
+        pc_id = context.context_for(dimse.VERIFICATION_SOP_CLASS)
+        command = dimse.encode_command(dimse.c_echo_rq(context.next_message_id()))
+        return framing.encode_p_data_tf([(pc_id, framing.COMMAND_BIT | framing.LAST_BIT, command)])
+    pdvs = [
+        (
+            int(entry.get("pc_id", 1)),
+            int(entry.get("message_control_header", framing.COMMAND_BIT | framing.LAST_BIT)),
+            parse_hex(str(entry.get("data", ""))),
+        )
+        for entry in fields["pdvs"]
+    ]
+    return framing.encode_p_data_tf(pdvs)
+
+
+def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: int) -> list[bytes]:
+    """A DIMSE message's P-DATA-TF PDUs, fragmented to ``max_length`` (PS3.8 Annex E)."""
+    unknown = set(fields) - set(DIMSE_ELEMENTS) - _DIMSE_OWN
+    if unknown:
+        allowed = ", ".join(sorted({*DIMSE_ELEMENTS, *_DIMSE_OWN}))
+        raise KeyError(f"{sorted(unknown)[0]!r} is not a field of {what} (fields: {allowed})")
+    values: dict[str, Any] = {DIMSE_ELEMENTS[k]: v for k, v in fields.items() if k != "pc_id"}
+    sop_class = str(values.setdefault("AffectedSOPClassUID", _DEFAULT_SOP_CLASS[what[:6]]))
+    if what.endswith("-RQ"):
+        values.setdefault("MessageID", context.next_message_id())
+    else:
+        values.setdefault("MessageIDBeingRespondedTo", context.message_id)
+        values.setdefault("Status", dimse.SUCCESS)
+    if what in _DATA_SETS:
+        values.setdefault("Priority", dimse.PRIORITY_MEDIUM)
+    if what == "C-STORE-RQ":
+        values.setdefault("AffectedSOPInstanceUID", _STORED_INSTANCE)
+    pc_id = int(fields.get("pc_id", context.context_for(sop_class)))
+    command = dimse.encode_command(dimse.build_command(what, **values))
+    data_set = None
+    if what in _DATA_SETS:
+        transfer_syntax = context.accepted.get(pc_id, ("", dimse.IMPLICIT_VR_LITTLE_ENDIAN))[1]
+        data_set = dimse.encode_data_set(_DATA_SETS[what](values), transfer_syntax)
+    return dimse.message_pdus(pc_id, command, data_set, max_length)
+
+
+PATIENT_ROOT_QUERY_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
+"""Patient Root Query/Retrieve Information Model - FIND (PS3.4 C.6.1)."""
+
+_DEFAULT_SOP_CLASS = {
+    "C-ECHO": dimse.VERIFICATION_SOP_CLASS,
+    "C-STOR": assoc.CT_IMAGE_STORAGE,
+    "C-FIND": PATIENT_ROOT_QUERY_FIND,
+}
+_STORED_INSTANCE = "1.2.826.0.1.3680043.10.1094.1"
+
+
+def _small_object(values: Mapping[str, Any]) -> Dataset:
+    """A minimal object for C-STORE: its SOP class and instance, a patient, a modality."""
+    data_set = Dataset()
+    data_set.SOPClassUID = values["AffectedSOPClassUID"]
+    data_set.SOPInstanceUID = values["AffectedSOPInstanceUID"]
+    data_set.PatientName = "HARNESS^TEST"
+    data_set.PatientID = "UL-HARNESS"
+    data_set.Modality = "CT"
+    return data_set
+
+
+def _find_identifier(_values: Mapping[str, Any]) -> Dataset:
+    """A patient-level C-FIND identifier matching any patient."""
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "PATIENT"
+    identifier.PatientID = "*"
+    return identifier
+
+
+_DATA_SETS: Mapping[str, Callable[[Mapping[str, Any]], Dataset]] = {
+    "C-STORE-RQ": _small_object,
+    "C-FIND-RQ": _find_identifier,
+}
+
+
+_FIXED_BUILDERS: Mapping[str, Callable[[], Packet]] = {
+    "A-ASSOCIATE-RJ": pdu.A_ASSOCIATE_RJ,
+    "A-RELEASE-RQ": pdu.A_RELEASE_RQ,
+    "A-RELEASE-RP": pdu.A_RELEASE_RP,
+    "A-ABORT": pdu.A_ABORT,
+    UNKNOWN_PDU: lambda: pdu.UnknownPDU(pdu_type=0x08),
+}
+
+
+def build_pdus(step: Send, context: Context) -> list[bytes]:
+    """The PDUs a ``send`` step puts on the wire, before the byte mutators."""
+    fields = context.expand(dict(step.fields))
+    if step.what in DIMSE_NAMES:
+        return _dimse(step.what, fields, context, step.max_length or context.sut_max_length)
+    if step.what == "P-DATA-TF":
+        return [_p_data(fields, context)]
+    if step.what == "A-ASSOCIATE-RQ":
+        return [bytes(_associate_rq(fields, context))]
+    packet = _FIXED_BUILDERS[step.what]()
+    _set_fields(step.what, packet, fields)
+    return [bytes(packet)]
+
+
+def mutate(data: bytes, step: Send) -> bytes:
+    """Apply ``length`` (PDU-length as sent), ``truncate`` and ``append`` to one PDU."""
+    if step.length is not None:
+        data = data[:2] + _PDU_LENGTH.pack(step.length) + data[6:]
+    if step.truncate is not None:
+        data = data[: step.truncate]
+    return data + step.append
+
+
+def write_sizes(size: int, split: int | tuple[int, ...]) -> tuple[int, ...]:
+    """TCP write sizes for ``size`` bytes: ``split`` equal parts, or the sizes given."""
+    if isinstance(split, tuple):
+        return split
+    part = max(-(-size // split), 1)
+    return tuple(part for _ in range(0, size, part))
+
+
+# -- received values ---------------------------------------------------------------------
+
+
+def ac_values(packet: Packet) -> dict[str, Any]:
+    """The negotiation an A-ASSOCIATE-AC carries, as matchable values (PS3.7 D.3)."""
+    ac = assoc.AssociateAC.from_packet(packet)
+    user_information = [i for i in packet.variable_items if isinstance(i, pdu.UserInformationItem)]
+    return {
+        "max_length": ac.max_length,
+        "implementation_class_uid": ac.implementation_class_uid,
+        "implementation_version_name": ac.implementation_version_name,
+        "async_ops_window": list(ac.async_ops_window) if ac.async_ops_window else None,
+        "pc_results": {r.id: r.result for r in ac.results},
+        "transfer_syntaxes": {r.id: r.transfer_syntax for r in ac.results},
+        "role_selections": {r.sop_class_uid: [r.scu_role, r.scp_role] for r in ac.role_selections},
+        "user_identity_response": ac.user_identity_response,
+        "item_types": [item.item_type for item in packet.variable_items],
+        "user_data_types": [s.item_type for u in user_information for s in u.user_data],
+    }
+
+
+def pdu_values(packet: Packet) -> dict[str, Any]:
+    """A received PDU's fields (AE titles stripped, PS3.8 7.1.1.3) and derived values."""
+    values = pdu.to_dict(packet)
+    for title in ("called_ae_title", "calling_ae_title"):
+        if isinstance(values.get(title), str):
+            values[title] = values[title].strip(" ")
+    if isinstance(packet, pdu.A_ASSOCIATE_AC):
+        values.update(ac_values(packet))
+    return values
+
+
+def dimse_values(message: dimse.Message) -> dict[str, Any]:
+    """A DIMSE message's command elements under their ``where`` names, and its PC-ID."""
+    values: dict[str, Any] = {"pc_id": message.pc_id}
+    for name, keyword in DIMSE_ELEMENTS.items():
+        if keyword in message.command:
+            values[name] = message.command[keyword].value
+    return values
+
+
+def _matches(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, dict) and set(expected) == {"not"}:
+        return not _matches(expected["not"], actual)
+    if isinstance(expected, list) and not isinstance(actual, list):
+        return any(_matches(choice, actual) for choice in expected)
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return all(_matches(v, actual.get(_key(k, actual))) for k, v in expected.items())
+    if isinstance(expected, str) and isinstance(actual, str):
+        return expected.strip(" ") == actual.strip(" ")
+    return bool(expected == actual)
+
+
+def _key(key: Any, actual: Mapping[Any, Any]) -> Any:
+    """YAML keys of ``pc_results: {1: ...}`` are ints already; tolerate strings too."""
+    if key not in actual and isinstance(key, str) and key.isdigit():
+        return int(key)
+    return key
+
+
+def resolve_where(what: str, where: Mapping[str, Any], context: Context) -> dict[str, Any]:
+    """``where`` with templates filled in and symbols replaced by codes."""
+    resolved: dict[str, Any] = {}
+    for name, expected in context.expand(dict(where)).items():
+        resolved[name] = _resolve_expected(what, name, expected)
+    return resolved
+
+
+def _resolve_expected(what: str, name: str, expected: Any) -> Any:
+    if isinstance(expected, list):
+        return [_resolve_expected(what, name, choice) for choice in expected]
+    if isinstance(expected, dict) and set(expected) == {"not"}:
+        return {"not": _resolve_expected(what, name, expected["not"])}
+    if name == "pc_results" and isinstance(expected, dict):
+        return {
+            k: _resolve_expected("A-ASSOCIATE-AC", "result_reason", v) for k, v in expected.items()
+        }
+    return codes.resolve(what, name, expected)
+
+
+def mismatches(where: Mapping[str, Any], values: Mapping[str, Any]) -> list[str]:
+    """One line per ``where`` matcher the values fail, naming expected and actual."""
+    return [
+        f"{name}: expected {expected!r}, got {values.get(name)!r}"
+        for name, expected in where.items()
+        if not _matches(expected, values.get(name))
+    ]
+
+
+# -- checking a scenario without a network -----------------------------------------------
+
+
+def stand_in_context() -> Context:
+    """A context with plausible values, to build every PDU of a scenario once."""
+    verification = assoc.PresentationContext(
+        1, dimse.VERIFICATION_SOP_CLASS, (dimse.IMPLICIT_VR_LITTLE_ENDIAN,)
+    )
+    return Context(
+        sut_ae_title="ANY-SCP",
+        harness_ae_title="DICOM-HARNESS",
+        sut_port=104,
+        proposed=(verification,),
+        accepted={1: (dimse.VERIFICATION_SOP_CLASS, dimse.IMPLICIT_VR_LITTLE_ENDIAN)},
+    )
+
+
+def _where_names(what: str) -> frozenset[str] | None:
+    """The names a ``where`` may use for ``what``; None where any name is allowed."""
+    if what in DIMSE_NAMES:
+        return frozenset({*DIMSE_ELEMENTS, *_DIMSE_OWN})
+    if what in pdu.PDU_CLASSES:
+        names = {f.name for f in pdu.PDU_CLASSES[what]().fields_desc}
+        return frozenset(names | AC_DERIVED) if what == "A-ASSOCIATE-AC" else frozenset(names)
+    return None
+
+
+def check_scenario(scenario: Scenario, document: Any, source: Source) -> None:
+    """Build every PDU and resolve every matcher once; errors name file, line, field."""
+    context = stand_in_context()
+    _check_steps(scenario.steps, document["steps"], source, context)
+
+
+def _check_steps(
+    steps: tuple[Step, ...], nodes: list[Any], source: Source, context: Context
+) -> None:
+    for step, node in zip(steps, nodes, strict=True):
+        if isinstance(step, Send):
+            _check_send(step, node, source, context)
+        elif isinstance(step, Associate):
+            _check_send(
+                Send(step.line, "A-ASSOCIATE-RQ", step.fields), node["associate"], source, context
+            )
+        elif isinstance(step, Coalesce):
+            for part, part_node in zip(step.parts, node["coalesce"], strict=True):
+                if isinstance(part, Send):
+                    _check_send(part, part_node, source, context)
+        elif isinstance(step, Expect):
+            _check_expect(step, node, source, context)
+        elif isinstance(step, AnyOf):
+            for alternative, alt_node in zip(step.alternatives, node["any_of"], strict=True):
+                _check_expect(alternative, alt_node, source, context)
+        elif isinstance(step, Repeat):
+            _check_steps(step.steps, node["repeat"]["steps"], source, context)
+        elif isinstance(step, Raw):
+            continue
+
+
+def _check_send(step: Send, node: Any, source: Source, context: Context) -> None:
+    try:
+        build_pdus(step, context)
+    except KeyError as exc:
+        name = str(exc.args[0]).split("'")[1] if "'" in str(exc.args[0]) else "set"
+        fields = node.get("set", {})
+        raise source.error(fields, name, f"set.{name}", str(exc.args[0])) from None
+    except (ValueError, TypeError, OverflowError, struct.error) as exc:
+        raise source.error(node, "set", "set", f"cannot build {step.what}: {exc}") from None
+
+
+def _check_expect(step: Expect, node: Any, source: Source, context: Context) -> None:
+    names = _where_names(step.what)
+    where = node.get("where", {})
+    for name in where:
+        if names is not None and name not in names:
+            allowed = ", ".join(sorted(names))
+            raise source.error(
+                where, name, f"where.{name}", f"not a field of {step.what} ({allowed})"
+            )
+    try:
+        resolve_where(step.what, where, context)
+    except ValueError as exc:
+        raise source.error(node, "where", "where", str(exc)) from None
