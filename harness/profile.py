@@ -154,7 +154,16 @@ _DEFAULT_CONTEXTS = (
 
 def parse_profile(document: Any, file: str) -> Profile:
     """Validate a loaded profile document and build its :class:`Profile`."""
-    Validator(PROFILE_SCHEMA, Source(file)).validate(document)
+    source = Source(file)
+    Validator(PROFILE_SCHEMA, source).validate(document)
+    timers = document.get("timers", {})
+    if timers.get("silence", 1.0) * 2 >= timers.get("artim", 30.0):
+        raise source.error(
+            timers,
+            "silence",
+            "timers.silence",
+            "must be under half of timers.artim, or a silence check would see ARTIM expire",
+        )
     start = document.get("start", {})
     contexts = tuple(
         assoc.PresentationContext(pc["id"], pc["abstract_syntax"], tuple(pc["transfer_syntaxes"]))

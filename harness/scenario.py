@@ -158,23 +158,26 @@ def template_names(text: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
 
 
-def _check_templates(source: Source, node: Any, key: str | int | None, value: Any) -> None:
-    """Every string inside ``value`` uses only known template names."""
+def _check_templates(
+    source: Source, node: Any, key: str | int | None, value: Any, path: str = ""
+) -> None:
+    """Every string inside ``value`` (``node[key]``, at field ``path``) uses known names."""
+    path = path or str(key)
     if isinstance(value, str):
         try:
             names = template_names(value)
         except ValueError as exc:
-            raise source.error(node, key, str(key), f"bad template {value!r}: {exc}") from exc
+            raise source.error(node, key, path, f"bad template {value!r}: {exc}") from exc
         for name in names:
             if name not in TEMPLATE_NAMES:
                 known = ", ".join(sorted(TEMPLATE_NAMES))
-                raise source.error(node, key, str(key), f"unknown template {{{name}}} ({known})")
+                raise source.error(node, key, path, f"unknown template {{{name}}} ({known})")
     elif isinstance(value, dict):
         for child_key, child in value.items():
-            _check_templates(source, value, child_key, child)
+            _check_templates(source, value, child_key, child, f"{path}.{child_key}")
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            _check_templates(source, value, index, child)
+            _check_templates(source, value, index, child, f"{path}[{index}]")
 
 
 def parse_hex(text: str) -> bytes:

@@ -120,7 +120,8 @@ class Validator:
         properties: Mapping[str, Schema] = schema.get("properties", {})
         for name in schema.get("required", ()):
             if name not in value:
-                self._fail(value, None, path, f"missing required field {name!r}")
+                missing = f"{path}.{name}" if path else name
+                self._fail(value, None, missing, f"missing required field {name!r}")
         extra = schema.get("additionalProperties", True)
         for name, item in value.items():
             child = f"{path}.{name}" if path else name

@@ -68,6 +68,14 @@ def line_of(node: Any, key: str | int | None = None) -> int:
     return getattr(node, "line", 0)
 
 
+class _DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping; ``key`` is the field to name in the error."""
+
+    def __init__(self, key: str, mark: yaml.Mark) -> None:
+        super().__init__(None, None, f"duplicate key {key!r}", mark)
+        self.key = key
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """A safe loader that records lines and rejects duplicate keys."""
 
@@ -81,9 +89,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise _DuplicateKeyError(key, key_node.start_mark)
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
@@ -106,7 +112,8 @@ def load_text(text: str, file: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
-        raise SourceError(file, line, "", f"YAML: {exc.problem or exc.context}") from exc
+        field = exc.key if isinstance(exc, _DuplicateKeyError) else ""
+        raise SourceError(file, line, field, f"YAML: {exc.problem or exc.context}") from exc
     except yaml.YAMLError as exc:
         raise SourceError(file, 0, "", f"YAML: {exc}") from exc
 

@@ -1,0 +1,122 @@
+"""The reference requestor (SCU), sans I/O: associate, C-ECHO / C-STORE, release."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydicom.dataset import Dataset
+from scapy.packet import Packet
+
+from harness.association import VERIFICATION_SOP_CLASS, AssociateAC, AssociateRQ, Rejection
+from harness.dimse import Message, c_echo_rq, c_store_rq, encode_data_set
+from harness.errors import HarnessError
+from harness.fsm import Event, Role
+from harness.reference.config import ReferenceConfig
+from harness.reference.core import (
+    INVALID_PARAMETER_VALUE,
+    Inbound,
+    Output,
+    ULProtocol,
+    association_defect,
+    invalid,
+)
+from harness.reference.services import RESPONSE_BIT
+
+
+class NoContextError(HarnessError):
+    """No accepted presentation context for the abstract syntax a request needs."""
+
+
+class RequestorProtocol(ULProtocol):
+    """The association-requestor: sends ``rq``, then requests, then releases.
+
+    After the answer, ``ac`` or ``rejection`` is set; ``responses`` maps each
+    MessageIDBeingRespondedTo to the response received.
+    """
+
+    role: ClassVar[Role] = Role.REQUESTOR
+
+    def __init__(self, config: ReferenceConfig, rq: AssociateRQ) -> None:
+        super().__init__(config)
+        self.rq = rq
+        self.own_max_length = rq.max_length
+        self.ac: AssociateAC | None = None
+        self.rejection: Rejection | None = None
+        self.responses: dict[int, Message] = {}
+        self._message_id = 0
+        self._handlers["AE-3"] = self._on_associate_ac
+        self._handlers["AE-4"] = self._on_associate_rj
+
+    # -- local requests ------------------------------------------------------------------
+
+    def associate(self) -> list[Output]:
+        """A-ASSOCIATE request (Evt1, AE-1): open the transport."""
+        self._step(Event.EVT1)
+        return self._flush()
+
+    def connection_made(self) -> list[Output]:
+        """The transport is open (Evt2, AE-2): send the A-ASSOCIATE-RQ."""
+        self._step(Event.EVT2, pdu=bytes(self.build_rq()))
+        return self._flush()
+
+    def echo(self) -> tuple[int, list[Output]]:
+        """Send a C-ECHO-RQ (PS3.7 9.3.5); its MessageID and the outputs."""
+        pc_id, _ = self.context_for(VERIFICATION_SOP_CLASS)
+        message_id = self._next_message_id()
+        self.send_message(pc_id, c_echo_rq(message_id))
+        return message_id, self._flush()
+
+    def store(self, data_set: Dataset) -> tuple[int, list[Output]]:
+        """Send a C-STORE-RQ with ``data_set`` in its context's transfer syntax (PS3.7
+        9.3.1); its MessageID and the outputs."""
+        sop_class = str(data_set.SOPClassUID)
+        pc_id, transfer_syntax = self.context_for(sop_class)
+        message_id = self._next_message_id()
+        command = c_store_rq(message_id, sop_class, str(data_set.SOPInstanceUID))
+        self.send_message(pc_id, command, encode_data_set(data_set, transfer_syntax))
+        return message_id, self._flush()
+
+    def context_for(self, abstract_syntax: str) -> tuple[int, str]:
+        """The first accepted (PC-ID, transfer syntax) for ``abstract_syntax``."""
+        for pc_id, (abstract, transfer_syntax) in sorted(self.contexts.items()):
+            if abstract == abstract_syntax:
+                return pc_id, transfer_syntax
+        raise NoContextError(f"no accepted presentation context for {abstract_syntax}")
+
+    # -- decision methods ----------------------------------------------------------------
+
+    def build_rq(self) -> Packet:
+        """The A-ASSOCIATE-RQ PDU (PS3.8 Table 9-11)."""
+        return self.rq.build()
+
+    def on_message(self, message: Message) -> None:
+        """Keep responses by the MessageID they answer; requests are not served."""
+        command = message.command
+        if int(command.CommandField) & RESPONSE_BIT:
+            self.responses[int(command.MessageIDBeingRespondedTo)] = message
+
+    # -- AE-3 / AE-4 ---------------------------------------------------------------------
+
+    def _on_associate_ac(self, inbound: Inbound) -> None:
+        """AC in Sta5 (AE-3). One lacking a required item is invalid (Evt19, AA-8). If the
+        acceptor returned another application context, which this requestor cannot work
+        in, it aborts (PS3.8 7.1.1.2: Evt15, AA-1)."""
+        ac = AssociateAC.from_packet(inbound.packet)
+        defect = association_defect(ac)
+        if defect is not None:
+            self.on_pdu(invalid(inbound, INVALID_PARAMETER_VALUE, defect))
+            return
+        self.ac = ac
+        self.establish(self.rq, ac)
+        self._step(Event.EVT3)
+        if ac.application_context_name != self.rq.application_context_name:
+            self._step(Event.EVT15)
+
+    def _on_associate_rj(self, inbound: Inbound) -> None:
+        """RJ in Sta5 (AE-4): record it; the transport is closed."""
+        self.rejection = Rejection.from_packet(inbound.packet)
+        self._step(Event.EVT4)
+
+    def _next_message_id(self) -> int:
+        self._message_id += 1
+        return self._message_id
