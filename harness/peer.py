@@ -114,8 +114,11 @@ class FakePeer:
         """Send ``data``, in one write or in writes of the given sizes, pausing between.
 
         Sizes that do not add up to ``len(data)`` get the rest as a last write. Returns
-        False (and records how) when the transport is already gone.
+        False (and records how) when the transport is already gone; after our own
+        :meth:`close` or :meth:`reset` nothing is sent or recorded.
         """
+        if self.sock.fileno() < 0:
+            return False
         chunks = _chunks(data, writes)
         if len(chunks) > 1:
             note = ", ".join(filter(None, [note, f"in {len(chunks)} TCP writes"]))

@@ -504,13 +504,26 @@ def _check_steps(
             continue
 
 
+def _check_symbols(what: str, values: Any, source: Source, prefix: str) -> None:
+    """Every symbolic value in a ``set``/``where`` mapping names a code of its field."""
+    if not isinstance(values, dict):
+        return
+    for name, value in values.items():
+        try:
+            _resolve_expected(what, name, value)
+        except ValueError as exc:
+            raise source.error(values, name, f"{prefix}.{name}", str(exc)) from None
+
+
 def _check_send(step: Send, node: Any, source: Source, context: Context) -> None:
+    fields = node.get("set", {})
+    _check_symbols(step.what, fields, source, "set")
     try:
         build_pdus(step, context)
     except KeyError as exc:
-        name = str(exc.args[0]).split("'")[1] if "'" in str(exc.args[0]) else "set"
-        fields = node.get("set", {})
-        raise source.error(fields, name, f"set.{name}", str(exc.args[0])) from None
+        text = str(exc.args[0])
+        name = text.split("'")[1] if "'" in text else ""
+        raise source.error(fields, name, f"set.{name}" if name else "set", text) from None
     except (ValueError, TypeError, OverflowError, struct.error) as exc:
         raise source.error(node, "set", "set", f"cannot build {step.what}: {exc}") from None
 
@@ -524,7 +537,4 @@ def _check_expect(step: Expect, node: Any, source: Source, context: Context) -> 
             raise source.error(
                 where, name, f"where.{name}", f"not a field of {step.what} ({allowed})"
             )
-    try:
-        resolve_where(step.what, where, context)
-    except ValueError as exc:
-        raise source.error(node, "where", "where", str(exc)) from None
+    _check_symbols(step.what, where, source, "where")
