@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest peers bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -23,9 +23,11 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 
 demo: $(VENV)/.installed
 	@mkdir -p reports
-	$(BIN)/dicom-harness decode examples/echo-association.hex
-	$(BIN)/dicom-harness decode --json examples/echo-association.hex > reports/demo-decode.json
-	@echo "wrote reports/demo-decode.json"
+	$(BIN)/dicom-harness run --peer builtin --jobs 4 --json reports/demo.json --junit reports/demo.junit.xml
+	@echo "wrote reports/demo.json and reports/demo.junit.xml"
+
+peers:
+	peers/install.sh
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -34,8 +36,8 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test
-	$(BIN)/pytest
+pytest: $(VENV)/.installed-test peers
+	$(BIN)/pytest -n 2
 
 test: lint typecheck pytest
 
