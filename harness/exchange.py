@@ -243,7 +243,7 @@ class Exchange:
         if self.ended is None:
             self.tracker.caused(Event.EVT17)
             self.ended = Observation(Observed.CLOSED)
-            self.closed = ("harness", action)
+            self.closed = ("harness", "closed" if action == "close" else "reset")
 
     # -- observing -------------------------------------------------------------------------
 
@@ -408,7 +408,7 @@ class Exchange:
         """Who ended the connection and how, judged apart from the exchange (DESIGN.md)."""
         if self.closed is None:
             self._transport("close")
-        closed_by, how = self.closed or ("harness", "close")
+        closed_by, how = self.closed or ("harness", "closed")
         return {"closed_by": closed_by, "how": how, "last_abort": self.last_abort}
 
 
