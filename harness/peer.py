@@ -138,6 +138,8 @@ class FakePeer:
 
     def receive(self, timeout: float) -> Observation:
         """Wait at most ``timeout`` seconds for one PDU; never raises for transport events."""
+        if not self.open:
+            return Observation(Observed.CLOSED)
         started = time.monotonic()
         deadline = started + max(timeout, 0.0)
         try:

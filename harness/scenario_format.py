@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -260,14 +261,18 @@ SCENARIO_SCHEMA: dict[str, Any] = {
     },
 }
 
-SCHEMA_PATH = Path(__file__).parent / "schema" / "scenario.schema.json"
+SCHEMA_DIR = Path(__file__).parent / "schema"
+SCHEMA_PATH = SCHEMA_DIR / "scenario.schema.json"
 
 
-def schema_text() -> str:
-    """The shipped JSON Schema file's exact text."""
-    return json.dumps(SCENARIO_SCHEMA, indent=2) + "\n"
+def schema_text(schema: Mapping[str, Any] = SCENARIO_SCHEMA) -> str:
+    """A shipped JSON Schema file's exact text (the scenario schema by default)."""
+    return json.dumps(schema, indent=2) + "\n"
 
 
-if __name__ == "__main__":
-    SCHEMA_PATH.write_text(schema_text())
-    sys.stdout.write(f"wrote {SCHEMA_PATH}\n")
+if __name__ == "__main__":  # regenerate harness/schema/*.schema.json
+    from harness.profile import PROFILE_SCHEMA, PROFILE_SCHEMA_PATH
+
+    for path, schema in ((SCHEMA_PATH, SCENARIO_SCHEMA), (PROFILE_SCHEMA_PATH, PROFILE_SCHEMA)):
+        path.write_text(schema_text(schema))
+        sys.stdout.write(f"wrote {path}\n")

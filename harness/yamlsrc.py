@@ -113,7 +113,11 @@ def load_text(text: str, file: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         field = exc.key if isinstance(exc, _DuplicateKeyError) else ""
-        raise SourceError(file, line, field, f"YAML: {exc.problem or exc.context}") from exc
+        message = f"YAML: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark is not None:
+            message += f" (while {exc.context.removeprefix('while ')} that starts at line "
+            message += f"{exc.context_mark.line + 1})"
+        raise SourceError(file, line, field, message) from exc
     except yaml.YAMLError as exc:
         raise SourceError(file, 0, "", f"YAML: {exc}") from exc
 

@@ -55,7 +55,7 @@ def junit_xml(report: RunReport) -> str:
     """The report as JUnit XML text, one suite per peer."""
     suites = [
         TestSuite(
-            name=f"dicom-ul-harness {peer}",
+            name=" ".join(filter(None, ["dicom-ul-harness", peer])),
             test_cases=[junit_case(result) for result in results],
             properties={"peer": peer, "suite_version": report.suite_version},
             timestamp=report.started.isoformat(timespec="seconds"),
