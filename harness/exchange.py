@@ -409,7 +409,17 @@ class Exchange:
         if self.closed is None:
             self._transport("close")
         closed_by, how = self.closed or ("harness", "closed")
-        return {"closed_by": closed_by, "how": how, "last_abort": self.last_abort}
+        verdict, note = Verdict.PASSED, f"{closed_by} {how} the transport"
+        if closed_by == "sut" and how != "closed":
+            verdict = Verdict.NON_STRICT
+            note += "; PS3.8 9.1.4 asks for a graceful close that loses no PDU"
+        return {
+            "closed_by": closed_by,
+            "how": how,
+            "last_abort": self.last_abort,
+            "verdict": str(verdict),
+            "note": note,
+        }
 
 
 def _verdict(name: str | None) -> Verdict | None:
