@@ -292,11 +292,19 @@ class Exchange:
     def _judge_dimse(
         self, what: str, where: dict[str, Any], observation: Observation, deadline: float
     ) -> list[str]:
-        """Read P-DATA-TF PDUs until one DIMSE message is complete, then match it."""
+        """Read P-DATA-TF PDUs until one DIMSE message is complete, then match it.
+
+        Every P-DATA-TF must respect the maximum length we proposed (PS3.8 D.1) and every
+        PDV the encapsulation rules (Annex E).
+        """
         reassembler = dimse.Reassembler()
+        limit = self.context.harness_max_length
         while True:
             if observation.kind is not Observed.PDU or observation.pdu_type != framing.P_DATA_TF:
                 return [describe(observation)]
+            if limit and len(observation.raw) - framing.PDU_HEADER_LENGTH > limit:
+                length = len(observation.raw) - framing.PDU_HEADER_LENGTH
+                return [f"a P-DATA-TF of PDU-length {length} over our maximum {limit} (PS3.8 D.1)"]
             try:
                 message = reassembler.feed_p_data(memoryview(observation.raw)[6:])
             except (framing.PDVError, dimse.EncapsulationError, dimse.CommandDecodeError) as exc:

@@ -54,7 +54,9 @@ DIMSE_ELEMENTS: Mapping[str, str] = {
     "command_field": "CommandField",
     "command_data_set_type": "CommandDataSetType",
 }
-_DIMSE_OWN = frozenset({"pc_id"})
+_DIMSE_OWN = frozenset({"pc_id", "control_bits"})
+#: Offset of the message control header in a one-PDV P-DATA-TF (PS3.8 Tables 9-22/9-23).
+_CONTROL_HEADER_AT = 11
 
 #: Shortcut fields of the association PDUs (PS3.7 Annex D.3 negotiation).
 RQ_SHORTCUTS = frozenset(f.name for f in dataclasses.fields(assoc.AssociateRQ))
@@ -221,9 +223,16 @@ def _rq_shortcut(name: str, value: Any) -> Any:
 
 
 def _associate_rq(fields: Mapping[str, Any], context: Context) -> Packet:
-    """The profile's A-ASSOCIATE-RQ with shortcuts, raw fields and extra items applied."""
+    """The profile's A-ASSOCIATE-RQ with shortcuts, raw fields and extra items applied.
+
+    The RQ sent defines the association's proposal: ``context`` keeps its presentation
+    contexts and maximum length, against which the SUT's AC and P-DATA-TF are judged.
+    """
     shortcuts = {k: _rq_shortcut(k, v) for k, v in fields.items() if k in RQ_SHORTCUTS}
-    packet = dataclasses.replace(context.default_rq(), **shortcuts).build()
+    rq = dataclasses.replace(context.default_rq(), **shortcuts)
+    context.proposed = rq.presentation_contexts
+    context.harness_max_length = rq.max_length
+    packet = rq.build()
     raw = {k: v for k, v in fields.items() if k not in RQ_SHORTCUTS | _EXTRA_ITEM_FIELDS}
     _set_fields("A-ASSOCIATE-RQ", packet, raw)
     packet.variable_items = list(packet.variable_items) + _unknown_items(
@@ -261,7 +270,9 @@ def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: i
     if unknown:
         allowed = ", ".join(sorted({*DIMSE_ELEMENTS, *_DIMSE_OWN}))
         raise KeyError(f"{sorted(unknown)[0]!r} is not a field of {what} (fields: {allowed})")
-    values: dict[str, Any] = {DIMSE_ELEMENTS[k]: v for k, v in fields.items() if k != "pc_id"}
+    values: dict[str, Any] = {
+        DIMSE_ELEMENTS[k]: v for k, v in fields.items() if k not in _DIMSE_OWN
+    }
     sop_class = str(values.setdefault("AffectedSOPClassUID", _DEFAULT_SOP_CLASS[what[:6]]))
     if what.endswith("-RQ"):
         values.setdefault("MessageID", context.next_message_id())
@@ -278,7 +289,14 @@ def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: i
     if what in _DATA_SETS:
         transfer_syntax = context.accepted.get(pc_id, ("", dimse.IMPLICIT_VR_LITTLE_ENDIAN))[1]
         data_set = dimse.encode_data_set(_DATA_SETS[what](values), transfer_syntax)
-    return dimse.message_pdus(pc_id, command, data_set, max_length)
+    pdus = dimse.message_pdus(pc_id, command, data_set, max_length)
+    bits = int(fields.get("control_bits", 0))  # reserved bits 2-7 (PS3.8 E.2), never tested
+    return [_with_control_bits(pdu_bytes, bits) for pdu_bytes in pdus] if bits else pdus
+
+
+def _with_control_bits(data: bytes, bits: int) -> bytes:
+    at = _CONTROL_HEADER_AT
+    return data[:at] + bytes([data[at] | bits]) + data[at + 1 :]
 
 
 PATIENT_ROOT_QUERY_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
@@ -299,6 +317,8 @@ def _small_object(values: Mapping[str, Any]) -> Dataset:
     data_set.SOPInstanceUID = values["AffectedSOPInstanceUID"]
     data_set.PatientName = "HARNESS^TEST"
     data_set.PatientID = "UL-HARNESS"
+    data_set.StudyInstanceUID = f"{values['AffectedSOPInstanceUID']}.1"
+    data_set.SeriesInstanceUID = f"{values['AffectedSOPInstanceUID']}.2"
     data_set.Modality = "CT"
     return data_set
 

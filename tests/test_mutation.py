@@ -1,21 +1,25 @@
 """The mutation matrix: every scenario fails against a peer that breaks its rule.
 
 The conformant built-in peer passes the whole acceptor suite; each deliberately broken
-peer of tests/broken_peers.py gets exactly the verdicts :data:`BREAKS` lists for it and
-passes everything else.
+peer of tests/broken_*.py gets exactly the verdicts its module's ``BREAKS`` lists for it
+and passes everything else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import broken_negotiation
+import broken_peers
+import broken_wire
 import pytest
-from broken_peers import BREAKS
 
 from harness.reference import AcceptorFactory, AcceptorProtocol
 from harness.reports.run import RunReport
 from harness.results import Verdict
 from harness.scenario import Scenario
+
+BREAKS = {**broken_peers.BREAKS, **broken_negotiation.BREAKS, **broken_wire.BREAKS}
 
 
 def verdicts(report: RunReport) -> dict[str, Verdict]:
