@@ -223,11 +223,7 @@ def run_suite(
                 "profile": profile.path,
             }
             sanity(profile, address, options, "before the run")
-            suite = _Suite(profile, address, options, report, progress)
-            for group in _groups(relevant):
-                suite.run_group(group)
-                if any(s.hostile for s in group):
-                    sanity(profile, address, options, f"after {group[0].folder}")
+            _Suite(profile, address, options, report, progress).run(list(_groups(relevant)))
     except PeerStartError as exc:
         raise SanityError(str(exc)) from exc
     finally:
@@ -247,11 +243,20 @@ class _Suite:
     report: RunReport
     progress: Progress
 
-    def run_group(self, group: list[Scenario]) -> None:
-        """The group's scenarios on ``--jobs`` threads; results appended as they finish."""
+    def run(self, groups: list[list[Scenario]]) -> None:
+        """Every scenario on ``--jobs`` threads; results appended as they finish.
+
+        Groups overlap; when the last scenario of a hostile group finishes, a sanity
+        association joins the queue, and its failure ends the run (exit code 3).
+        """
         pool = ThreadPoolExecutor(max_workers=max(self.options.jobs, 1))
-        futures: dict[Future[ScenarioResult], Scenario] = {
-            pool.submit(run_scenario, scenario, self.profile, self.address, self.options): scenario
+        left = {index: len(group) for index, group in enumerate(groups)}
+        futures: dict[Future[ScenarioResult | None], tuple[int, Scenario | None]] = {
+            pool.submit(run_scenario, scenario, self.profile, self.address, self.options): (
+                index,
+                scenario,
+            )
+            for index, group in enumerate(groups)
             for scenario in group
         }
         try:
@@ -259,16 +264,31 @@ class _Suite:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    self.report.results.append(future.result())
-                    self.progress.record(self.report.results[-1])
+                    index, scenario = futures[future]
+                    result = future.result()  # a failed sanity association raises here
+                    if scenario is None or result is None:
+                        continue
+                    self.report.results.append(result)
+                    self.progress.record(result)
+                    left[index] -= 1
+                    if left[index] == 0 and any(s.hostile for s in groups[index]):
+                        when = f"after {groups[index][0].folder}"
+                        check = pool.submit(self._sanity, when)
+                        futures[check] = (index, None)
+                        pending.add(check)
         except BaseException:
             self.report.interrupted = True
-            for future, scenario in futures.items():
-                if not future.done():
+            for future, (_, scenario) in futures.items():
+                if scenario is not None and not future.done():
                     self.report.results.append(_interrupted(scenario, self.profile))
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+
+    def _sanity(self, when: str) -> ScenarioResult | None:
+        """A sanity association as a queue entry: no result of its own, or it raises."""
+        sanity(self.profile, self.address, self.options, when)
+        return None
 
 
 def _interrupted(scenario: Scenario, profile: Profile) -> ScenarioResult:
