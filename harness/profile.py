@@ -261,7 +261,9 @@ def running(profile: Profile, workdir: Path) -> Iterator[Address]:
     if shutil.which(executable) is None:
         raise PeerStartError(f"profile {profile.name}: {executable!r} is not installed")
     for name, text in profile.files.items():
-        (workdir / name).write_text(_fill(text, values))
+        path = workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)  # "db/README" makes the db folder
+        path.write_text(_fill(text, values))
     command = [_fill(part, values) for part in profile.command]
     log_path = workdir / f"{profile.name}.log"
     with PeerProcess(command, log_path=log_path, env=profile.env, cwd=workdir) as process:

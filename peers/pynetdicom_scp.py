@@ -25,6 +25,7 @@ def main() -> None:
     for context in AllStoragePresentationContexts:
         ae.add_supported_context(context.abstract_syntax)
     ae.require_called_aet = args.require_called_ae
+    ae.maximum_associations = 64  # the harness runs scenarios in parallel
     ae.acse_timeout = args.acse_timeout
     ae.network_timeout = args.acse_timeout
     handlers = [
