@@ -236,6 +236,9 @@ class Exchange:
             self.tracker.caused(event)
 
     def _transport(self, action: str) -> None:
+        if action == "reconnect":
+            self._reconnect()
+            return
         if action == "close":
             self.peer.close()
         else:
@@ -244,6 +247,24 @@ class Exchange:
             self.tracker.caused(Event.EVT17)
             self.ended = Observation(Observed.CLOSED)
             self.closed = ("harness", "closed" if action == "close" else "reset")
+
+    def _reconnect(self) -> None:
+        """Close our connection, then open a new one (Evt17, then Evt5 in Sta1): the SUT
+        must still accept it (PS3.8 9.1.4, Table 9-10); the transcript goes on."""
+        self._transport("close")
+        try:
+            self.peer = FakePeer.connect(
+                self.context.sut_host,
+                self.context.sut_port,
+                timeout=self.timers.seconds("reply"),
+                transcript=self.peer.transcript,
+            )
+        except OSError as exc:
+            raise MismatchError(f"the SUT no longer accepts a connection: {exc}") from None
+        self.ended = self.closed = self.last_abort = None
+        self._received_by_sut.clear()
+        self.tracker = Tracker(self.tracker.role, cells=self.tracker.cells)
+        self.tracker.caused(Event.EVT5)
 
     # -- observing -------------------------------------------------------------------------
 
@@ -355,6 +376,7 @@ class Exchange:
                 raise MismatchError(note, verdict)
             if verdict is Verdict.NON_STRICT:
                 self._degrade(note)
+            self._steps(alternative.then)
             return
         wanted = " or ".join(_wanted(alternative) for alternative in step.alternatives)
         raise MismatchError(f"expected {wanted}, got {describe(observation)}")

@@ -85,6 +85,8 @@ class Expect(Step):
     hold: Duration | None = None
     verdict: str | None = None
     message: str = ""
+    then: tuple[Step, ...] = ()
+    """For an ``any_of`` alternative: the steps that follow only when it matched."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ class Wait(Step):
 
 @dataclass(frozen=True)
 class Transport(Step):
-    """Our side of the transport: ``close`` (FIN) or ``reset`` (RST)."""
+    """Our side of the transport: ``close`` (FIN), ``reset`` (RST), or ``reconnect``
+    (close, then a new connection: the SUT sees Evt17, then Evt5 in Sta1)."""
 
     action: str
 
@@ -246,6 +249,7 @@ class _Builder:
             hold=self.duration(node, "for", "silence") if what == "silence" else None,
             verdict=node.get("verdict"),
             message=node.get("message", ""),
+            then=self.steps(node.get("then", [])),
         )
 
     def step(self, node: LocatedDict) -> Step:

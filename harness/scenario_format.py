@@ -122,6 +122,10 @@ _ALTERNATIVE: dict[str, Any] = {
         **_EXPECT_BODY,
         "verdict": {"enum": list(VERDICT_CHOICES)},
         "message": {"type": "string"},
+        "then": {
+            "$ref": "#/$defs/steps",
+            "description": "steps run only when this alternative matched",
+        },
     },
 }
 _EXPECT: dict[str, Any] = {
@@ -151,8 +155,9 @@ _TRANSPORT: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "transport": {
-            "enum": ["close", "reset"],
-            "description": "the harness closes its side (FIN) or resets it (RST)",
+            "enum": ["close", "reset", "reconnect"],
+            "description": "the harness closes its side (FIN) or resets it (RST), or closes"
+            " it and opens a new connection to the SUT (a fresh association can follow)",
         }
     },
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,13 +55,13 @@ DIMSE_ELEMENTS: Mapping[str, str] = {
     "command_field": "CommandField",
     "command_data_set_type": "CommandDataSetType",
 }
-_DIMSE_OWN = frozenset({"pc_id", "control_bits"})
+_DIMSE_OWN = frozenset({"pc_id", "control_bits", "pixel_data_bytes"})
 #: Offset of the message control header in a one-PDV P-DATA-TF (PS3.8 Tables 9-22/9-23).
 _CONTROL_HEADER_AT = 11
 
 #: Shortcut fields of the association PDUs (PS3.7 Annex D.3 negotiation).
 RQ_SHORTCUTS = frozenset(f.name for f in dataclasses.fields(assoc.AssociateRQ))
-_EXTRA_ITEM_FIELDS = frozenset({"extra_items", "extra_user_data"})
+_EXTRA_ITEM_FIELDS = frozenset({"extra_items", "extra_user_data", "extra_pc_sub_items"})
 
 #: Matchable values derived from an A-ASSOCIATE-AC beyond its raw fields.
 AC_DERIVED = frozenset(
@@ -75,6 +76,14 @@ AC_DERIVED = frozenset(
         "user_identity_response",
         "item_types",
         "user_data_types",
+        "application_context_name",
+        "pc_ids",
+        "pc_sub_items",
+        "item_counts",
+        "user_data_counts",
+        "max_ops_invoked",
+        "max_ops_performed",
+        "extended_negotiation",
     }
 )
 
@@ -181,11 +190,14 @@ def _set_fields(pdu_name: str, packet: Packet, fields: Mapping[str, Any]) -> Non
 
 
 def _unknown_items(entries: list[Mapping[str, Any]]) -> list[Packet]:
-    """Items or sub-items of any type, from ``{item_type, data, reserved1}`` entries."""
+    """Items or sub-items of any type, from ``{item_type, data, reserved1, item_length}``
+    entries; ``item_length`` is sent as written (e.g. overrunning the PDU, PS3.8 9.3.1),
+    else computed."""
     return [
         pdu.UnknownItem(
             item_type=int(entry["item_type"]),
             reserved1=int(entry.get("reserved1", 0)),
+            item_length=entry.get("item_length"),
             data=parse_hex(str(entry.get("data", ""))),
         )
         for entry in entries
@@ -219,6 +231,15 @@ def _rq_shortcut(name: str, value: Any) -> Any:
         return (int(value[0]), int(value[1]))
     if name == "extended_negotiation":
         return tuple((str(e["sop_class_uid"]), parse_hex(str(e["data"]))) for e in value)
+    if name == "common_extended_negotiation":
+        return tuple(
+            assoc.CommonExtendedNegotiation(
+                str(e["sop_class_uid"]),
+                str(e["service_class_uid"]),
+                tuple(str(uid) for uid in e.get("related_general_sop_classes", ())),
+            )
+            for e in value
+        )
     return value
 
 
@@ -244,6 +265,43 @@ def _associate_rq(fields: Mapping[str, Any], context: Context) -> Packet:
             i for i in packet.variable_items if isinstance(i, pdu.UserInformationItem)
         )
         user_information.user_data = list(user_information.user_data) + extra_user_data
+    _add_pc_sub_items(packet, fields.get("extra_pc_sub_items", {}))
+    return packet
+
+
+def _add_pc_sub_items(packet: Packet, extra: Mapping[Any, list[Mapping[str, Any]]]) -> None:
+    """Append sub-items of any type to the 20H items by PC-ID (``{pc_id: [entries]}``),
+    after their 30H and 40H sub-items (PS3.8 9.3.1: an unknown one is skipped)."""
+    contexts = {
+        item.pc_id: item
+        for item in packet.variable_items
+        if isinstance(item, pdu.PresentationContextRQItem)
+    }
+    for pc_id, entries in extra.items():
+        if int(pc_id) not in contexts:
+            raise KeyError(f"'extra_pc_sub_items' names PC-ID {pc_id}, which the RQ lacks")
+        item = contexts[int(pc_id)]
+        item.sub_items = list(item.sub_items) + _unknown_items(entries)
+
+
+def _associate_ac(fields: Mapping[str, Any], context: Context) -> Packet:
+    """An A-ASSOCIATE-AC (PS3.8 9.3.3) answering the profile's RQ: every proposed context
+    accepted with its first transfer syntax, our maximum length; then raw ``set`` fields."""
+    rq = context.default_rq()
+    results = tuple(
+        assoc.PresentationContextResult(
+            pc.id, assoc.ContextResult.ACCEPTANCE, pc.transfer_syntaxes[0]
+        )
+        for pc in rq.presentation_contexts
+    )
+    ac = assoc.AssociateAC(
+        called_ae_title=rq.called_ae_title,
+        calling_ae_title=rq.calling_ae_title,
+        results=results,
+        max_length=rq.max_length,
+    )
+    packet = ac.build()
+    _set_fields("A-ASSOCIATE-AC", packet, fields)
     return packet
 
 
@@ -288,7 +346,9 @@ def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: i
     data_set = None
     if what in _DATA_SETS:
         transfer_syntax = context.accepted.get(pc_id, ("", dimse.IMPLICIT_VR_LITTLE_ENDIAN))[1]
-        data_set = dimse.encode_data_set(_DATA_SETS[what](values), transfer_syntax)
+        contents = _DATA_SETS[what](values)
+        _add_pixel_data(contents, int(fields.get("pixel_data_bytes", 0)))
+        data_set = dimse.encode_data_set(contents, transfer_syntax)
     pdus = dimse.message_pdus(pc_id, command, data_set, max_length)
     bits = int(fields.get("control_bits", 0))  # reserved bits 2-7 (PS3.8 E.2), never tested
     return [_with_control_bits(pdu_bytes, bits) for pdu_bytes in pdus] if bits else pdus
@@ -323,6 +383,28 @@ def _small_object(values: Mapping[str, Any]) -> Dataset:
     return data_set
 
 
+_PIXEL_ROW_BYTES = 256
+"""One row of the padding image: 128 columns of 16-bit samples."""
+
+
+def _add_pixel_data(data_set: Dataset, size: int) -> None:
+    """Make ``data_set`` about ``size`` bytes larger with a blank 16-bit monochrome image
+    (rows of 256 bytes), so that a message needs several P-DATA-TF (PS3.8 Annex E)."""
+    if size <= 0:
+        return
+    rows = -(-size // _PIXEL_ROW_BYTES)
+    data_set.SamplesPerPixel = 1
+    data_set.PhotometricInterpretation = "MONOCHROME2"
+    data_set.Rows = rows
+    data_set.Columns = _PIXEL_ROW_BYTES // 2
+    data_set.BitsAllocated = 16
+    data_set.BitsStored = 16
+    data_set.HighBit = 15
+    data_set.PixelRepresentation = 0
+    data_set.PixelData = bytes(rows * _PIXEL_ROW_BYTES)
+    data_set["PixelData"].VR = "OW"
+
+
 def _find_identifier(_values: Mapping[str, Any]) -> Dataset:
     """A patient-level C-FIND identifier matching any patient."""
     identifier = Dataset()
@@ -346,15 +428,23 @@ _FIXED_BUILDERS: Mapping[str, Callable[[], Packet]] = {
 }
 
 
+def _fragment_limit(step: Send, context: Context) -> int:
+    """The P-DATA-TF length a DIMSE send fragments to: the step's ``max_length`` (0 = one
+    PDV per command or data set, PS3.8 D.1's "no maximum"), else the SUT's maximum."""
+    return step.max_length if step.max_length is not None else context.sut_max_length
+
+
 def build_pdus(step: Send, context: Context) -> list[bytes]:
     """The PDUs a ``send`` step puts on the wire, before the byte mutators."""
     fields = context.expand(dict(step.fields))
     if step.what in DIMSE_NAMES:
-        return _dimse(step.what, fields, context, step.max_length or context.sut_max_length)
+        return _dimse(step.what, fields, context, _fragment_limit(step, context))
     if step.what == "P-DATA-TF":
         return [_p_data(fields, context)]
     if step.what == "A-ASSOCIATE-RQ":
         return [bytes(_associate_rq(fields, context))]
+    if step.what == "A-ASSOCIATE-AC":
+        return [bytes(_associate_ac(fields, context))]
     packet = _FIXED_BUILDERS[step.what]()
     _set_fields(step.what, packet, fields)
     return [bytes(packet)]
@@ -384,6 +474,10 @@ def ac_values(packet: Packet) -> dict[str, Any]:
     """The negotiation an A-ASSOCIATE-AC carries, as matchable values (PS3.7 D.3)."""
     ac = assoc.AssociateAC.from_packet(packet)
     user_information = [i for i in packet.variable_items if isinstance(i, pdu.UserInformationItem)]
+    contexts = [i for i in packet.variable_items if isinstance(i, pdu.PresentationContextACItem)]
+    user_data_types = [s.item_type for u in user_information for s in u.user_data]
+    window = ac.async_ops_window
+    identity = ac.user_identity_response
     return {
         "max_length": ac.max_length,
         "implementation_class_uid": ac.implementation_class_uid,
@@ -392,9 +486,17 @@ def ac_values(packet: Packet) -> dict[str, Any]:
         "pc_results": {r.id: r.result for r in ac.results},
         "transfer_syntaxes": {r.id: r.transfer_syntax for r in ac.results},
         "role_selections": {r.sop_class_uid: [r.scu_role, r.scp_role] for r in ac.role_selections},
-        "user_identity_response": ac.user_identity_response,
+        "user_identity_response": identity.hex() if identity is not None else None,
         "item_types": [item.item_type for item in packet.variable_items],
-        "user_data_types": [s.item_type for u in user_information for s in u.user_data],
+        "user_data_types": user_data_types,
+        "application_context_name": ac.application_context_name,
+        "pc_ids": sorted(item.pc_id for item in contexts),
+        "pc_sub_items": {item.pc_id: [s.item_type for s in item.sub_items] for item in contexts},
+        "item_counts": dict(Counter(item.item_type for item in packet.variable_items)),
+        "user_data_counts": dict(Counter(user_data_types)),
+        "max_ops_invoked": window[0] if window else None,
+        "max_ops_performed": window[1] if window else None,
+        "extended_negotiation": {uid: info.hex() for uid, info in ac.extended_negotiation},
     }
 
 
@@ -518,6 +620,7 @@ def _check_steps(
         elif isinstance(step, AnyOf):
             for alternative, alt_node in zip(step.alternatives, node["any_of"], strict=True):
                 _check_expect(alternative, alt_node, source, context)
+                _check_steps(alternative.then, alt_node.get("then", []), source, context)
         elif isinstance(step, Repeat):
             _check_steps(step.steps, node["repeat"]["steps"], source, context)
         elif isinstance(step, Raw):
