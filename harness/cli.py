@@ -192,6 +192,7 @@ class _Progress:
 
 
 def _summary(report: Any) -> str:
+    from harness.reports.matrix import peers_of, render_matrix
     from harness.results import Verdict, summarize
 
     lines = ["", "verdict         count"]
@@ -206,6 +207,8 @@ def _summary(report: Any) -> str:
     cells = report.coverage.get("cells_exercised", 0)
     lines.append(f"\nPS3.8 Table 9-10 cells exercised: {cells} of 247")
     lines.append(f"{len(report.results)} scenario result(s) in {report.duration_s:.1f} s")
+    if len(peers_of(report)) > 1:
+        lines += ["", render_matrix(report)]
     return "\n".join(lines)
 
 

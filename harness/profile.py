@@ -46,6 +46,12 @@ PROFILE_SCHEMA: dict[str, Any] = {
         "host": {"type": "string", "enum": ["127.0.0.1", "::1", "localhost"]},
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "max_length": {"type": "integer", "minimum": 0},
+        "max_jobs": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "at most this many scenarios at once, whatever --jobs says "
+            "(a SUT that serves one association at a time: 1)",
+        },
         "builtin": {
             "type": "object",
             "description": "run the built-in reference peer with these settings",
@@ -127,6 +133,7 @@ class Profile:
     host: str = LOOPBACK
     port: int | None = None
     max_length: int = assoc.DEFAULT_MAX_LENGTH
+    max_jobs: int | None = None
     builtin: Mapping[str, Any] | None = None
     command: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
@@ -179,6 +186,7 @@ def parse_profile(document: Any, file: str) -> Profile:
         host=document.get("host", LOOPBACK),
         port=document.get("port"),
         max_length=document.get("max_length", assoc.DEFAULT_MAX_LENGTH),
+        max_jobs=document.get("max_jobs"),
         builtin=document.get("builtin"),
         command=tuple(start.get("command", ())),
         env=dict(start.get("env", {})),

@@ -249,7 +249,8 @@ class _Suite:
         Groups overlap; when the last scenario of a hostile group finishes, a sanity
         association joins the queue, and its failure ends the run (exit code 3).
         """
-        pool = ThreadPoolExecutor(max_workers=max(self.options.jobs, 1))
+        jobs = min(self.options.jobs, self.profile.max_jobs or self.options.jobs)
+        pool = ThreadPoolExecutor(max_workers=max(jobs, 1))
         left = {index: len(group) for index, group in enumerate(groups)}
         futures: dict[Future[ScenarioResult | None], tuple[int, Scenario | None]] = {
             pool.submit(run_scenario, scenario, self.profile, self.address, self.options): (

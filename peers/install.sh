@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the real peers the tests run against, where they are missing:
-# DCMTK (storescp, echoscu, storescu) from Debian's packages. Needs root for apt-get.
+# Installs the real peers the tests run against, where they are missing, from Debian's
+# packages, in one apt-get run: DCMTK (storescp, dcmqrscp, echoscu, storescu) and Orthanc.
+# Needs root for apt-get.
 set -euo pipefail
 missing=()
-command -v storescp >/dev/null 2>&1 || missing+=(dcmtk)
+{ command -v storescp && command -v dcmqrscp; } >/dev/null 2>&1 || missing+=(dcmtk)
+[ -x /usr/sbin/Orthanc ] || missing+=(orthanc)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

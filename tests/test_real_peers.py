@@ -12,12 +12,15 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from harness.profile import Profile, load_profile
+from harness.profile import Profile, load_profile, running
 from harness.reports.run import RunReport
 from harness.results import Verdict
+from harness.scenario import load_scenarios
 
 #: What each profile needs on this machine, and how `make test` gets it.
 NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
@@ -25,6 +28,14 @@ NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
     "dcmtk-storescp": (
         lambda: shutil.which("storescp") is not None,
         "DCMTK's storescp is not installed (apt-get install dcmtk; `make test` does it)",
+    ),
+    "dcmtk-dcmqrscp": (
+        lambda: shutil.which("dcmqrscp") is not None,
+        "DCMTK's dcmqrscp is not installed (apt-get install dcmtk; `make test` does it)",
+    ),
+    "orthanc": (
+        lambda: shutil.which("/usr/sbin/Orthanc") is not None,
+        "Orthanc is not installed (apt-get install orthanc; `make test` does it)",
     ),
     "pynetdicom-scp": (
         lambda: importlib.util.find_spec("pynetdicom") is not None,
@@ -56,3 +67,48 @@ def test_acceptor_suite_verdicts_equal_the_peer_baseline(
     }
     assert unexpected == {}
     assert {r.id for r in report.results if r.verdict is Verdict.XFAIL} == set(profile.baseline)
+
+
+# -- what the real peers' profiles rely on --------------------------------------------------
+
+
+def test_start_files_may_create_folders_for_the_peer(tmp_path: Path) -> None:
+    """dcmqrscp needs its storage folder to exist: a file name with folders creates them."""
+    listen = "import socket, time; s = socket.create_server(('127.0.0.1', {port})); time.sleep(60)"
+    profile = Profile(
+        name="listener",
+        sut_role="acceptor",
+        ae_title="LISTENER",
+        command=("{python}", "-c", listen),
+        files={"db/README": "storage of {ae_title} on port {port}\n", "top.cfg": "{workdir}"},
+    )
+    with running(profile, tmp_path) as address:
+        readme = (tmp_path / "db" / "README").read_text()
+        assert readme == f"storage of LISTENER on port {address.port}\n"
+        assert (tmp_path / "top.cfg").read_text() == str(tmp_path.resolve())
+
+
+SLOW = """\
+id: acceptor/serial/slow-{n}
+title: Associate, stay quiet, release
+references: ["PS3.8 7.1"]
+requirement: MUST
+sut_role: acceptor
+steps:
+  - associate: {{}}
+  - wait: 0.4
+  - release: {{}}
+"""
+
+
+def test_max_jobs_caps_jobs_for_a_peer_that_serves_one_association_at_a_time(
+    tmp_path: Path, run_acceptor_suite: Callable[..., RunReport]
+) -> None:
+    """Orthanc and dcmqrscp answer RQs one at a time: ``max_jobs: 1`` runs them serially."""
+    for n in range(4):
+        (tmp_path / f"slow-{n}.yaml").write_text(SLOW.format(n=n))
+    scenarios = load_scenarios([tmp_path])
+    profile = replace(load_profile("builtin"), max_jobs=1)
+    report = run_acceptor_suite(profile, scenarios)  # with --jobs 8
+    assert [r.verdict for r in report.results] == [Verdict.PASSED] * 4
+    assert sum(r.duration_s for r in report.results) <= report.duration_s
