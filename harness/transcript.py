@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 #: Raw bytes kept per entry: enough for every association PDU and a DIMSE command.
@@ -63,7 +64,7 @@ class Entry:
             if len(self.raw) < self.size:
                 data["hex_truncated"] = True
             if self.direction is not Direction.EVENT:
-                data["pdu"] = describe_bytes(self.raw)
+                data["pdu"] = self._described()
         if self.note:
             data["note"] = self.note
         return data
@@ -73,11 +74,39 @@ class Entry:
         arrow = {Direction.SENT: ">>", Direction.RECEIVED: "<<", Direction.EVENT: "--"}
         shown = self.label
         if self.direction is not Direction.EVENT and self.raw:
-            shown = summarize_bytes(self.raw)
+            shown = self._summarized()
         text = f"{self.t:9.4f} {arrow[self.direction]} {shown}"
         if self.note:
             text += f" ({self.note})"
         return text
+
+    @cached_property
+    def _dissection(self) -> tuple[list[Any], Exception | None]:
+        """The PDUs in ``raw`` and the decode error after them, dissected once."""
+        from harness import pdu
+
+        try:
+            return pdu.dissect(self.raw), None
+        except pdu.PDUDecodeError as exc:
+            return exc.partial, exc
+
+    def _described(self) -> Any:
+        """The PS3.8 dissection as JSON-able data, or the decode error."""
+        from harness import pdu
+
+        packets, error = self._dissection
+        if error is None:
+            return [pdu.to_dict(packet) for packet in packets]
+        return {"error": str(error), "understood": [pdu.to_dict(p) for p in packets]}
+
+    def _summarized(self) -> str:
+        """One line: the PDUs' fixed fields and item names, or the decode error."""
+        from harness import pdu
+
+        packets, error = self._dissection
+        if error is not None:
+            return f"{self.label} [{error}]"
+        return " | ".join(pdu.summarize(packet) for packet in packets)
 
 
 @dataclass
@@ -111,23 +140,3 @@ class Transcript:
     def render(self) -> str:
         """The whole transcript, one line per entry."""
         return "\n".join(entry.render() for entry in self.entries)
-
-
-def describe_bytes(raw: bytes) -> Any:
-    """The PS3.8 dissection of ``raw`` as JSON-able data, or the decode error."""
-    from harness import pdu
-
-    try:
-        return [pdu.to_dict(packet) for packet in pdu.dissect(raw)]
-    except pdu.PDUDecodeError as exc:
-        return {"error": str(exc), "understood": [pdu.to_dict(p) for p in exc.partial]}
-
-
-def summarize_bytes(raw: bytes) -> str:
-    """A one-line summary of the PDUs in ``raw`` (fields of the fixed part, item names)."""
-    from harness import pdu
-
-    try:
-        return " | ".join(pdu.summarize(packet) for packet in pdu.dissect(raw))
-    except pdu.PDUDecodeError as exc:
-        return f"[{exc}]"

@@ -43,6 +43,7 @@ from harness.pdu import (
     UserIdentityACSubItem,
     UserIdentityRQSubItem,
     UserInformationItem,
+    check_one,
     dissect,
     dissect_one,
     to_dict,
@@ -225,3 +226,18 @@ def framed_noise(draw: st.DrawFn) -> bytes:
 @given(st.one_of(st.binary(max_size=200), framed_noise()))
 def test_random_bytes_dissect_losslessly_or_fail_with_an_offset(data: bytes) -> None:
     check_outcome(data)
+
+
+@given(st.one_of(mutations(), framed_noise(), st.binary(max_size=120)))
+def test_the_fast_check_agrees_with_dissection(data: bytes) -> None:
+    try:
+        dissect_one(data)
+    except PDUDecodeError as expected:
+        try:
+            check_one(data)
+        except PDUDecodeError as got:
+            assert (got.offset, got.reason) == (expected.offset, expected.reason)
+        else:
+            raise AssertionError(f"check_one accepted what dissect_one refused: {expected}")
+    else:
+        check_one(data)

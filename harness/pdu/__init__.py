@@ -75,7 +75,7 @@ lists; AE titles of any content.
 """
 
 from harness.pdu.base import LengthPrefixed
-from harness.pdu.decode import PDUDecodeError, dissect, dissect_one
+from harness.pdu.decode import PDUDecodeError, check_one, dissect, dissect_one
 from harness.pdu.items import (
     ITEM_CLASSES,
     AbstractSyntaxSubItem,
@@ -144,6 +144,7 @@ __all__ = [
     "UserIdentityACSubItem",
     "UserIdentityRQSubItem",
     "UserInformationItem",
+    "check_one",
     "describe",
     "dissect",
     "dissect_one",

@@ -103,14 +103,19 @@ def _check_elements(buf: bytes, pos: int, end: int, elements: Elements, containe
         count += 1
 
 
-def _dissect_at(buf: bytes, start: int) -> tuple[Packet, int]:
-    """Check and dissect the PDU at ``start``; return it and the offset just after it."""
+def _check_at(buf: bytes, start: int) -> int:
+    """Check the structure of the PDU at ``start``; return the offset just after it."""
     if len(buf) - start < 6:
         raise PDUDecodeError(
             start, f"a PDU header needs 6 bytes, only {len(buf) - start} remain in the input"
         )
+    return _check_element(buf, start, len(buf), pdu_class(buf[start]), "the input")
+
+
+def _dissect_at(buf: bytes, start: int) -> tuple[Packet, int]:
+    """Check and dissect the PDU at ``start``; return it and the offset just after it."""
+    end = _check_at(buf, start)
     cls = pdu_class(buf[start])
-    end = _check_element(buf, start, len(buf), cls, "the input")
     try:
         return cls(buf[start:end]), end
     except Exception as exc:  # the walk above makes this unreachable; keep the contract anyway
@@ -140,8 +145,24 @@ def dissect_one(data: bytes | bytearray | memoryview) -> Packet:
     """Dissect exactly one PDU; bytes after it are an error at their offset."""
     buf = bytes(data)
     pdu, end = _dissect_at(buf, 0)
-    if end != len(buf):
-        raise PDUDecodeError(
-            end, f"{len(buf) - end} bytes follow the {pdu_name(pdu)}, which ends here", [pdu]
-        )
+    _check_nothing_after(buf, end, pdu)
     return pdu
+
+
+def check_one(data: bytes | bytearray | memoryview) -> None:
+    """What :func:`dissect_one` checks, without building scapy layers (a fast validity test).
+
+    Raises the same :class:`PDUDecodeError` (without ``partial``) for the same defects.
+    """
+    buf = bytes(data)
+    _check_nothing_after(buf, _check_at(buf, 0), None)
+
+
+def _check_nothing_after(buf: bytes, end: int, pdu: Packet | None) -> None:
+    if end != len(buf):
+        what = pdu_name(pdu) if pdu is not None else f"PDU of type 0x{buf[0]:02X}"
+        raise PDUDecodeError(
+            end,
+            f"{len(buf) - end} bytes follow the {what}, which ends here",
+            [pdu] if pdu is not None else [],
+        )
