@@ -14,7 +14,7 @@ from scapy.packet import Packet
 
 from harness.errors import DecodeError
 from harness.pdu.base import Counted, Elements, Fixed, LengthPrefixed
-from harness.pdu.pdus import pdu_class, pdu_name
+from harness.pdu.pdus import PDU_TYPE_NAMES, pdu_class
 
 
 class PDUDecodeError(DecodeError):
@@ -159,8 +159,9 @@ def check_one(data: bytes | bytearray | memoryview) -> None:
 
 
 def _check_nothing_after(buf: bytes, end: int, pdu: Packet | None) -> None:
+    """Bytes after the one PDU expected are an error at their offset."""
     if end != len(buf):
-        what = pdu_name(pdu) if pdu is not None else f"PDU of type 0x{buf[0]:02X}"
+        what = PDU_TYPE_NAMES.get(buf[0], f"unknown PDU type 0x{buf[0]:02X}")
         raise PDUDecodeError(
             end,
             f"{len(buf) - end} bytes follow the {what}, which ends here",
