@@ -24,48 +24,57 @@ from harness.association import (
 from harness.dimse import Message
 from harness.fsm import Event, State, Transition
 from harness.pdu import A_ABORT, A_RELEASE_RP
-from harness.reference import AcceptorProtocol, CloseTransport, Inbound, Send
+from harness.reference import AcceptorProtocol, CloseTransport, Inbound, Send, ULProtocol
 from harness.results import Verdict
 
 
-class _IgnoresInState(AcceptorProtocol):
-    """Drops one event in one state instead of taking its cell of Table 9-10."""
+class IgnoresEvents(ULProtocol):
+    """Drops some events in one state instead of taking their cells of Table 9-10.
 
-    state_and_event: tuple[State, Event]
+    A mixin for either role: ``class X(IgnoresEvents, AcceptorProtocol)``.
+    """
+
+    ignored_state: State
+    ignored_events: frozenset[Event]
 
     def on_pdu(self, inbound: Inbound) -> None:
-        if (self.state, inbound.event) != self.state_and_event:
+        if self.state is not self.ignored_state or inbound.event not in self.ignored_events:
             super().on_pdu(inbound)
 
 
-class IgnoresAbortInSta6(_IgnoresInState):
+class IgnoresAbortInSta6(IgnoresEvents, AcceptorProtocol):
     """Stays associated after an A-ABORT (Sta6, Evt16 should be AA-3: close)."""
 
-    state_and_event = (State.STA6, Event.EVT16)
+    ignored_state = State.STA6
+    ignored_events = frozenset({Event.EVT16})
 
 
-class IgnoresPDataInSta2(_IgnoresInState):
+class IgnoresPDataInSta2(IgnoresEvents, AcceptorProtocol):
     """No A-ABORT for a P-DATA-TF before the A-ASSOCIATE-RQ (Sta2, Evt10: AA-1)."""
 
-    state_and_event = (State.STA2, Event.EVT10)
+    ignored_state = State.STA2
+    ignored_events = frozenset({Event.EVT10})
 
 
-class IgnoresUnknownPduInSta2(_IgnoresInState):
+class IgnoresUnknownPduInSta2(IgnoresEvents, AcceptorProtocol):
     """No A-ABORT for an unknown PDU type as the first PDU (Sta2, Evt19: AA-1)."""
 
-    state_and_event = (State.STA2, Event.EVT19)
+    ignored_state = State.STA2
+    ignored_events = frozenset({Event.EVT19})
 
 
-class IgnoresReleaseRpInSta6(_IgnoresInState):
+class IgnoresReleaseRpInSta6(IgnoresEvents, AcceptorProtocol):
     """No A-ABORT for an unsolicited A-RELEASE-RP (Sta6, Evt13: AA-8)."""
 
-    state_and_event = (State.STA6, Event.EVT13)
+    ignored_state = State.STA6
+    ignored_events = frozenset({Event.EVT13})
 
 
-class IgnoresSecondRqInSta6(_IgnoresInState):
+class IgnoresSecondRqInSta6(IgnoresEvents, AcceptorProtocol):
     """No A-ABORT for a second A-ASSOCIATE-RQ (Sta6, Evt6: AA-8)."""
 
-    state_and_event = (State.STA6, Event.EVT6)
+    ignored_state = State.STA6
+    ignored_events = frozenset({Event.EVT6})
 
 
 class AnswersReleaseInSta2(AcceptorProtocol):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from broken_peers import IgnoresEvents
+
 from harness import dimse, framing
 from harness.association import Rejection
 from harness.dimse import Message
@@ -26,17 +28,6 @@ from harness.results import Verdict
 
 _C_ECHO_RQ = dimse.COMMANDS["C-ECHO-RQ"].command_field
 _PROVIDER_ABORT = bytes(A_ABORT(source=2, reason=2))
-
-
-class _IgnoresEvents(AcceptorProtocol):
-    """Drops some events in one state instead of taking their cells of Table 9-10."""
-
-    ignored_state: State
-    ignored_events: frozenset[Event]
-
-    def on_pdu(self, inbound: Inbound) -> None:
-        if self.state is not self.ignored_state or inbound.event not in self.ignored_events:
-            super().on_pdu(inbound)
 
 
 class _InvalidPData(AcceptorProtocol):
@@ -54,28 +45,28 @@ class _InvalidPData(AcceptorProtocol):
         raise NotImplementedError
 
 
-class IgnoresStrayPdusInSta2(_IgnoresEvents):
+class IgnoresStrayPdusInSta2(IgnoresEvents, AcceptorProtocol):
     """No A-ABORT for an AC, RJ or RELEASE-RP as the first PDU (Sta2, Evt3/4/13: AA-1)."""
 
     ignored_state = State.STA2
     ignored_events = frozenset({Event.EVT3, Event.EVT4, Event.EVT13})
 
 
-class IgnoresAssociationPdusInSta6(_IgnoresEvents):
+class IgnoresAssociationPdusInSta6(IgnoresEvents, AcceptorProtocol):
     """No A-ABORT for an A-ASSOCIATE-AC or -RJ on an association (Sta6, Evt3/4: AA-8)."""
 
     ignored_state = State.STA6
     ignored_events = frozenset({Event.EVT3, Event.EVT4})
 
 
-class IgnoresInvalidPdusInSta6(_IgnoresEvents):
+class IgnoresInvalidPdusInSta6(IgnoresEvents, AcceptorProtocol):
     """Drops an unrecognized or invalid PDU on an association (Sta6, Evt19: AA-8)."""
 
     ignored_state = State.STA6
     ignored_events = frozenset({Event.EVT19})
 
 
-class IgnoresBadPdusInSta13(_IgnoresEvents):
+class IgnoresBadPdusInSta13(IgnoresEvents, AcceptorProtocol):
     """No A-ABORT for an A-ASSOCIATE-RQ or an unknown PDU after its RP or RJ (Sta13,
     Evt6/19: AA-7)."""
 
@@ -83,7 +74,7 @@ class IgnoresBadPdusInSta13(_IgnoresEvents):
     ignored_events = frozenset({Event.EVT6, Event.EVT19})
 
 
-class StaysOpenOnAbortInSta13(_IgnoresEvents):
+class StaysOpenOnAbortInSta13(IgnoresEvents, AcceptorProtocol):
     """Keeps the connection after an A-ABORT received after its RP or RJ (Sta13, Evt16:
     AA-2, close)."""
 
