@@ -145,25 +145,31 @@ def _target(text: str) -> tuple[str, int]:
 
 
 def _profiles(args: argparse.Namespace) -> list[Any]:
-    from harness.profile import load_profile, target_profile
+    from harness.profile import load_profile, target_profile, trigger_profile
 
+    if args.trigger:
+        return [trigger_profile(args.trigger, args.called_ae, args.calling_ae)]
     if args.target:
         host, port = _target(args.target)
         return [target_profile(host, port, args.called_ae or "ANY-SCP", args.calling_ae)]
     names = args.peer or ["builtin"]
     profiles = [load_profile(name) for name in names]
     if args.called_ae or args.calling_ae:
-        from dataclasses import replace
-
-        profiles = [
-            replace(
-                p,
-                ae_title=args.called_ae or p.ae_title,
-                harness_ae_title=args.calling_ae or p.harness_ae_title,
-            )
-            for p in profiles
-        ]
+        profiles = [_with_titles(p, args.called_ae, args.calling_ae) for p in profiles]
     return profiles
+
+
+def _with_titles(profile: Any, called: str | None, calling: str | None) -> Any:
+    """``--called-ae``/``--calling-ae`` applied: the called title is the SUT's when it is
+    the acceptor, ours when it is the requestor (PS3.8 7.1.1.3, 7.1.1.4)."""
+    from dataclasses import replace
+
+    sut, harness = (called, calling) if profile.sut_role == "acceptor" else (calling, called)
+    return replace(
+        profile,
+        ae_title=sut or profile.ae_title,
+        harness_ae_title=harness or profile.harness_ae_title,
+    )
 
 
 def _suite_version(scenarios: list[Any]) -> str:
@@ -282,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     sut = run.add_mutually_exclusive_group()
     sut.add_argument("--peer", action="append", default=[], metavar="PROFILE")
     sut.add_argument("--target", metavar="HOST:PORT", help="an SCP already listening")
+    sut.add_argument(
+        "--trigger",
+        metavar="CMD",
+        help="a requestor SUT: the command (with {host} {port} {called_ae} {calling_ae}) "
+        "that makes it connect to the harness, run once per scenario",
+    )
     run.add_argument("--called-ae", metavar="AE")
     run.add_argument("--calling-ae", metavar="AE")
     run.add_argument("--strict", action="store_true", help="non-strict counts as failed")
@@ -311,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     decode.add_argument("--json", action="store_true", help="print a JSON list of PDUs")
     decode.set_defaults(handler=cmd_decode)
+
+    from harness.simulator import register as register_simulate
+
+    register_simulate(commands)  # simulate scp (harness/simulator.py)
     return parser
 
 

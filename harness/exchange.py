@@ -19,10 +19,11 @@ from typing import Any
 
 from harness import association as assoc
 from harness import dimse, framing, pdu
-from harness.fsm import PDU_TYPES, Event, Pdu, Reaction, Role, received_event
+from harness.fsm import PDU_TYPES, Event, Pdu, Reaction, Role, State, received_event
 from harness.peer import FakePeer, Observation, Observed, pdu_label
 from harness.results import Verdict
 from harness.scenario import (
+    Accept,
     AnyOf,
     Associate,
     Coalesce,
@@ -136,7 +137,7 @@ def _events_in(stream: bytearray) -> Iterable[Event]:
         data = bytes(stream[: 6 + length])
         del stream[: 6 + length]
         try:
-            pdu.dissect_one(data)
+            pdu.check_one(data)
             valid = True
         except pdu.PDUDecodeError:
             valid = False
@@ -165,6 +166,8 @@ class Exchange:
         self.closed: tuple[str, str] | None = None
         self.last_abort: dict[str, int] | None = None
         self._received_by_sut = bytearray()
+        if role is Role.REQUESTOR:  # it has connected (Evt1, AE-1); we accepted (Evt2)
+            self.tracker.state = State.STA4
         self.tracker.caused(Event.EVT5 if role is Role.ACCEPTOR else Event.EVT2)
 
     # -- the run ---------------------------------------------------------------------------
@@ -212,6 +215,8 @@ class Exchange:
             self._transport(step.action)
         elif isinstance(step, Associate):
             self._associate(step)
+        elif isinstance(step, Accept):
+            self._accept(step)
         elif isinstance(step, Release):
             self._release()
         elif isinstance(step, Repeat):
@@ -305,6 +310,8 @@ class Exchange:
             packet = pdu.dissect_one(observation.raw)
         except pdu.PDUDecodeError as exc:
             return [f"{what} that does not decode: {exc}"]
+        if isinstance(packet, pdu.A_ASSOCIATE_RQ):
+            self.context.received_rq = packet  # our AC answers it (PS3.8 Table 9-17)
         problems = mismatches(where, pdu_values(packet))
         if not problems and isinstance(packet, pdu.A_ASSOCIATE_AC):
             self._negotiated(packet)
@@ -333,6 +340,8 @@ class Exchange:
             if message is not None:
                 break
             observation = self._observe(max(deadline - time.monotonic(), 0.0))
+        if what.endswith("-RQ") and "MessageID" in message.command:
+            self.context.message_id = int(message.command.MessageID)  # our response answers it
         name = _COMMAND_NAMES.get(int(message.command.CommandField), "an unknown command")
         if name != what:
             return [name]
@@ -418,6 +427,12 @@ class Exchange:
         problems = self._judge(accept, observation, time.monotonic() + timeout)
         if problems:
             raise MismatchError(f"association not accepted: got {problems[0]}")
+
+    def _accept(self, step: Accept) -> None:
+        """The SUT's A-ASSOCIATE-RQ (AE-2, any valid one), then our AC built from it (AE-3
+        in the SUT: Sta6)."""
+        self._expect(Expect(line=step.line, what="A-ASSOCIATE-RQ"))
+        self._step(Send(line=step.line, what="A-ASSOCIATE-AC", fields=step.fields))
 
     def _release(self) -> None:
         """A-RELEASE-RQ, the RP (P-DATA-TF may come first: AR-7), then close (AR-3)."""

@@ -134,6 +134,16 @@ class PeerProcess:
                 )
             time.sleep(_POLL_S)
 
+    def wait(self, timeout: float) -> int | None:
+        """Wait at most ``timeout`` seconds for the process to exit; its exit code, or None
+        if it still runs (or was never started)."""
+        if self._process is None:
+            return None
+        try:
+            return self._process.wait(timeout=max(timeout, 0.0))
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self, grace: float = 3.0) -> int | None:
         """Terminate the process group we started, kill it after ``grace``; its exit code."""
         process = self._process

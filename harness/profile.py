@@ -12,6 +12,7 @@ errors name the file, the line and the field.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
@@ -68,6 +69,24 @@ PROFILE_SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "description": "files written into the run folder first: name -> text",
                     "additionalProperties": {"type": "string"},
+                },
+            },
+        },
+        "trigger": {
+            "type": "object",
+            "description": "for a requestor SUT: the command that makes it connect to our "
+            "listening peer, run once per scenario; templates {host} {port} {called_ae} "
+            "{calling_ae} {python} {peers}",
+            "required": ["command"],
+            "additionalProperties": False,
+            "properties": {
+                "command": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                "env": {"type": "object", "additionalProperties": {"type": "string"}},
+                "connect_timeout": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "seconds the SUT has to connect once started "
+                    "(default 10, scaled by --timeout-scale); not connecting fails the scenario",
                 },
             },
         },
@@ -139,6 +158,9 @@ class Profile:
     env: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)
     ready_timeout: float = 15.0
+    trigger: tuple[str, ...] = ()
+    trigger_env: Mapping[str, str] = field(default_factory=dict)
+    connect_timeout: float = 10.0
     presentation_contexts: tuple[assoc.PresentationContext, ...] = ()
     capabilities: Mapping[str, bool] = field(default_factory=dict)
     timers: Mapping[str, float] = field(default_factory=dict)
@@ -174,6 +196,7 @@ def parse_profile(document: Any, file: str) -> Profile:
             "must be under half of timers.artim, or a silence check would see ARTIM expire",
         )
     start = document.get("start", {})
+    trigger = document.get("trigger", {})
     contexts = tuple(
         assoc.PresentationContext(pc["id"], pc["abstract_syntax"], tuple(pc["transfer_syntaxes"]))
         for pc in document.get("presentation_contexts", ())
@@ -192,6 +215,9 @@ def parse_profile(document: Any, file: str) -> Profile:
         env=dict(start.get("env", {})),
         files=dict(start.get("files", {})),
         ready_timeout=float(start.get("ready_timeout", 15.0)),
+        trigger=tuple(trigger.get("command", ())),
+        trigger_env=dict(trigger.get("env", {})),
+        connect_timeout=float(trigger.get("connect_timeout", 10.0)),
         presentation_contexts=contexts or _DEFAULT_CONTEXTS,
         capabilities=dict(document.get("capabilities", {})),
         timers=dict(document.get("timers", {})),
@@ -228,6 +254,35 @@ def target_profile(host: str, port: int, called_ae: str, calling_ae: str | None)
     )
 
 
+def trigger_profile(command: str, called_ae: str | None, calling_ae: str | None) -> Profile:
+    """A profile for ``--trigger 'CMD {host} {port} {called_ae}'``: a requestor SUT that
+    the command makes connect to us (DESIGN.md, "Command line"); all probed."""
+    return Profile(
+        name="trigger",
+        sut_role="requestor",
+        ae_title=calling_ae or "ANY-SCU",
+        harness_ae_title=called_ae or "DICOM-HARNESS",
+        trigger=tuple(shlex.split(command)),
+    )
+
+
+def trigger_command(profile: Profile, port: int) -> list[str]:
+    """The profile's trigger command with its templates filled in for one scenario.
+
+    A requestor profile's ``ae_title`` is the SUT's own (its calling AE title, PS3.8
+    7.1.1.3); ``harness_ae_title`` is the title it must call us by.
+    """
+    values = {
+        "host": LOOPBACK,
+        "port": str(port),
+        "called_ae": profile.harness_ae_title,
+        "calling_ae": profile.ae_title,
+        "python": sys.executable,
+        "peers": str(PEERS_DIR),
+    }
+    return [_fill(part, values) for part in profile.trigger]
+
+
 @dataclass(frozen=True)
 class Address:
     """Where a started SUT listens, and where its log is."""
@@ -240,6 +295,9 @@ class Address:
 @contextlib.contextmanager
 def running(profile: Profile, workdir: Path) -> Iterator[Address]:
     """Start the profile's SUT on a free loopback port; stop what was started on exit."""
+    if profile.sut_role == "requestor":  # it connects to us: each scenario listens itself
+        yield Address(LOOPBACK, 0)
+        return
     if profile.builtin is not None:
         from harness.reference import ReferenceServer, config_from_mapping
 

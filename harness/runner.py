@@ -6,14 +6,22 @@ fails it stops the run (exit code 3). Scenarios of one group run in parallel on
 ``--jobs`` threads, each on its own association. A scenario whose required capability
 the profile denies is ``unsupported``; ``--strict`` makes ``non-strict`` a failure; the
 profile's baseline turns an expected non-passing verdict into ``xfail`` and an
-unexpected pass into ``xpass``. Results are appended to the report as they come, so an
-interrupted run still has them (the scenarios in flight are marked ``error``).
+unexpected pass into ``xpass``.
+
+A requestor SUT (``sut_role: requestor``) connects to us instead: each scenario listens
+on a free loopback port, starts the profile's trigger command, accepts the connection
+and records the command's exit code and output. It has no sanity association: every
+scenario starts it afresh, and one that does not connect fails on its own.
+
+Results are appended to the report as they come, so an interrupted run still has them
+(the scenarios in flight are marked ``error``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import random
+import socket
 import threading
 import time
 import traceback
@@ -27,12 +35,13 @@ from harness.errors import HarnessError
 from harness.exchange import Exchange, Timers
 from harness.fsm import Role
 from harness.peer import FakePeer
-from harness.process import PeerStartError
-from harness.profile import Address, Profile, running
+from harness.process import LOOPBACK, PeerProcess, PeerStartError
+from harness.profile import Address, Profile, running, trigger_command
 from harness.reports.run import RunReport
 from harness.results import ScenarioResult, Verdict
 from harness.scenario import Scenario, parse_scenario
 from harness.stimuli import Context
+from harness.transcript import Transcript, TransportEvent
 
 SANITY = parse_scenario(
     {
@@ -161,16 +170,34 @@ def _exchange(
     options: RunOptions,
     result: ScenarioResult,
 ) -> None:
+    if profile.sut_role == "requestor":
+        _requestor_exchange(scenario, profile, options, result)
+    else:
+        _acceptor_exchange(scenario, profile, address, options, result)
+
+
+def _acceptor_exchange(
+    scenario: Scenario,
+    profile: Profile,
+    address: Address,
+    options: RunOptions,
+    result: ScenarioResult,
+) -> None:
     timers = timers_of(profile, options)
     try:
         peer = FakePeer.connect(address.host, address.port, timeout=timers.seconds("reply"))
     except OSError as exc:
         result.message = f"cannot connect to {address.host}:{address.port}: {exc}"
         return
+    exchange = Exchange(scenario, peer, context_of(profile, address), timers, Role.ACCEPTOR)
+    _run_exchange(exchange, peer, result)
+    _record(result, peer.transcript)
+
+
+def _run_exchange(exchange: Exchange, peer: FakePeer, result: ScenarioResult) -> None:
+    """Run ``exchange``; a harness defect is reported as ``error``, transcript kept."""
     try:
-        outcome = Exchange(
-            scenario, peer, context_of(profile, address), timers, Role.ACCEPTOR
-        ).run()
+        outcome = exchange.run()
     except Exception as exc:  # a harness defect: report it as such, keep the transcript
         result.message = f"harness error: {exc!r}\n{traceback.format_exc()}"
         peer.close()
@@ -179,8 +206,54 @@ def _exchange(
         result.message = outcome.message
         result.teardown = outcome.teardown
         result.cells = outcome.cells
-    result.transcript = peer.transcript.to_json()
-    result.transcript_text = peer.transcript.render()
+
+
+def _record(result: ScenarioResult, transcript: Transcript) -> None:
+    result.transcript = transcript.to_json()
+    result.transcript_text = transcript.render()
+
+
+def _requestor_exchange(
+    scenario: Scenario, profile: Profile, options: RunOptions, result: ScenarioResult
+) -> None:
+    """The SUT as association-requestor: listen on a free loopback port, start the
+    profile's trigger command, accept its connection (Evt2 in its Sta4, PS3.8 Table 9-10)
+    within the profile's ``connect_timeout`` (a process start, not a protocol answer, so
+    not ``reply``), run the steps, then wait (``reply``) for the command to exit and
+    record its exit code and the tail of its output in the transcript."""
+    timers = timers_of(profile, options)
+    transcript = Transcript()
+    with socket.create_server((LOOPBACK, 0)) as listener:
+        port = listener.getsockname()[1]
+        log_path = options.workdir.resolve() / profile.name / f"{scenario.id.replace('/', '.')}.log"
+        log_path.unlink(missing_ok=True)  # the tail recorded is this run's alone
+        with PeerProcess(
+            trigger_command(profile, port), log_path=log_path, env=profile.trigger_env
+        ) as process:
+            connect_timeout = profile.connect_timeout * options.timeout_scale
+            try:
+                peer = FakePeer.accept(listener, timeout=connect_timeout, transcript=transcript)
+            except OSError as exc:
+                result.verdict = scenario.requirement.verdict_when_unmet
+                result.message = (
+                    f"the SUT did not connect to {LOOPBACK}:{port} within "
+                    f"{connect_timeout:g} s of its trigger ({exc or 'timed out'})"
+                )
+                _sut_output(transcript, process, 0.0)
+                _record(result, transcript)
+                return
+            context = context_of(profile, Address(LOOPBACK, port))
+            _run_exchange(Exchange(scenario, peer, context, timers, Role.REQUESTOR), peer, result)
+            _sut_output(transcript, process, timers.seconds("reply"))
+    _record(result, transcript)
+
+
+def _sut_output(transcript: Transcript, process: PeerProcess, timeout: float) -> None:
+    """The trigger command's exit code (None: still running, then stopped) and output tail."""
+    code = process.wait(timeout)
+    status = f"exit code {code}" if code is not None else f"still running after {timeout:g} s"
+    tail = process.log_tail(2000).strip()
+    transcript.event(TransportEvent.SUT_OUTPUT, f"{status}\n{tail}" if tail else status)
 
 
 def sanity(profile: Profile, address: Address, options: RunOptions, when: str) -> None:
@@ -222,7 +295,8 @@ def run_suite(
                 "port": address.port,
                 "profile": profile.path,
             }
-            sanity(profile, address, options, "before the run")
+            if profile.sut_role == "acceptor":  # a requestor SUT is started per scenario
+                sanity(profile, address, options, "before the run")
             _Suite(profile, address, options, report, progress).run(list(_groups(relevant)))
     except PeerStartError as exc:
         raise SanityError(str(exc)) from exc
@@ -287,7 +361,10 @@ class _Suite:
         pool.shutdown(wait=True)
 
     def _sanity(self, when: str) -> ScenarioResult | None:
-        """A sanity association as a queue entry: no result of its own, or it raises."""
+        """A sanity association as a queue entry: no result of its own, or it raises.
+        A requestor SUT has none: each scenario starts it anew."""
+        if self.profile.sut_role == "requestor":
+            return None
         sanity(self.profile, self.address, self.options, when)
         return None
 

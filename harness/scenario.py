@@ -120,6 +120,14 @@ class Associate(Step):
 
 
 @dataclass(frozen=True)
+class Accept(Step):
+    """For a requestor SUT: expect its A-ASSOCIATE-RQ, answer with an A-ASSOCIATE-AC built
+    from it (every context accepted, changed by ``fields``)."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Release(Step):
     """Send A-RELEASE-RQ, expect A-RELEASE-RP (P-DATA-TF may come first), then close."""
 
@@ -279,6 +287,10 @@ class _Builder:
             fields = node["associate"].get("set", {})
             _check_templates(self.source, node["associate"], "set", fields)
             return Associate(line=line_of(node), fields=fields)
+        if "accept" in node:
+            fields = node["accept"].get("set", {})
+            _check_templates(self.source, node["accept"], "set", fields)
+            return Accept(line=line_of(node), fields=fields)
         if "release" in node:
             return Release(line=line_of(node))
         repeat = node["repeat"]

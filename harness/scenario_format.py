@@ -174,6 +174,21 @@ _ASSOCIATE: dict[str, Any] = {
         }
     },
 }
+_ACCEPT: dict[str, Any] = {
+    "type": "object",
+    "required": ["accept"],
+    "additionalProperties": False,
+    "properties": {
+        "accept": {
+            "type": "object",
+            "description": "requestor SUT: expect its A-ASSOCIATE-RQ, answer with an AC "
+            "accepting every context with its first transfer syntax (`set` changes it: "
+            "pc_results, max_length, async_ops_window, role_selections, extra_items, fields)",
+            "additionalProperties": False,
+            "properties": {"set": _SET},
+        }
+    },
+}
 _RELEASE: dict[str, Any] = {
     "type": "object",
     "required": ["release"],
@@ -247,6 +262,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                     "wait",
                     "transport",
                     "associate",
+                    "accept",
                     "release",
                     "repeat",
                 )
@@ -261,6 +277,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "wait": _WAIT,
         "transport": _TRANSPORT,
         "associate": _ASSOCIATE,
+        "accept": _ACCEPT,
         "release": _RELEASE,
         "repeat": _REPEAT,
     },

@@ -28,6 +28,7 @@ from harness import association as assoc
 from harness import codes, dimse, framing, pdu
 from harness.pdu.base import TextValue
 from harness.scenario import (
+    Accept,
     AnyOf,
     Associate,
     Coalesce,
@@ -88,6 +89,38 @@ AC_DERIVED = frozenset(
 )
 
 
+#: Matchable values derived from an A-ASSOCIATE-RQ beyond its raw fields (PS3.8 9.3.2).
+RQ_DERIVED = frozenset(
+    {
+        "max_length",
+        "implementation_class_uid",
+        "implementation_version_name",
+        "async_ops_window",
+        "role_selections",
+        "user_identity_type",
+        "item_types",
+        "items_ordered",
+        "user_data_types",
+        "application_context_name",
+        "pc_ids",
+        "pc_ids_odd",
+        "pc_ids_unique",
+        "pc_sub_items",
+        "pc_sub_items_ordered",
+        "abstract_syntaxes",
+        "item_counts",
+        "user_data_counts",
+        "user_data_lengths",
+        "ae_titles_valid",
+        "uids_valid",
+    }
+)
+#: ``set`` shortcuts of an A-ASSOCIATE-AC answering the SUT's RQ (PS3.7 Annex D.3).
+AC_SHORTCUTS = frozenset(
+    {"pc_results", "max_length", "async_ops_window", "role_selections", "extra_items"}
+)
+
+
 @dataclass
 class Context:
     """What a step needs to know about the SUT and the association so far."""
@@ -101,6 +134,8 @@ class Context:
     proposed: tuple[assoc.PresentationContext, ...] = ()
     accepted: dict[int, tuple[str, str]] = field(default_factory=dict)
     message_id: int = 0
+    received_rq: Packet | None = None
+    """The SUT's A-ASSOCIATE-RQ, when the SUT is the requestor: the AC answers it."""
 
     def templates(self) -> dict[str, Any]:
         """Values of the ``{...}`` template names (:data:`harness.scenario.TEMPLATE_NAMES`)."""
@@ -285,23 +320,47 @@ def _add_pc_sub_items(packet: Packet, extra: Mapping[Any, list[Mapping[str, Any]
 
 
 def _associate_ac(fields: Mapping[str, Any], context: Context) -> Packet:
-    """An A-ASSOCIATE-AC (PS3.8 9.3.3) answering the profile's RQ: every proposed context
-    accepted with its first transfer syntax, our maximum length; then raw ``set`` fields."""
-    rq = context.default_rq()
+    """An A-ASSOCIATE-AC (PS3.8 9.3.3) answering the SUT's RQ (else the profile's): every
+    proposed context accepted with its first transfer syntax unless ``pc_results`` says
+    otherwise, our maximum length; the shortcuts ``max_length``, ``async_ops_window``,
+    ``role_selections``, ``extra_items``; then raw ``set`` fields. The accepted contexts
+    and our maximum length are kept in ``context`` to judge the SUT's P-DATA-TF by."""
+    received = context.received_rq
+    rq = context.default_rq() if received is None else assoc.AssociateRQ.from_packet(received)
+    chosen: dict[int, Any] = {
+        int(k): codes.resolve("A-ASSOCIATE-AC", "result_reason", v)
+        for k, v in fields.get("pc_results", {}).items()
+    }
     results = tuple(
-        assoc.PresentationContextResult(
-            pc.id, assoc.ContextResult.ACCEPTANCE, pc.transfer_syntaxes[0]
-        )
+        assoc.PresentationContextResult(pc.id, int(chosen.get(pc.id, 0)), pc.transfer_syntaxes[0])
         for pc in rq.presentation_contexts
     )
+    shortcuts = {
+        k: _rq_shortcut(k, v)
+        for k, v in fields.items()
+        if k in ("max_length", "async_ops_window", "role_selections")
+    }
     ac = assoc.AssociateAC(
         called_ae_title=rq.called_ae_title,
         calling_ae_title=rq.calling_ae_title,
         results=results,
-        max_length=rq.max_length,
+        max_length=context.harness_max_length,
     )
-    packet = ac.build()
-    _set_fields("A-ASSOCIATE-AC", packet, fields)
+    ac = dataclasses.replace(ac, **shortcuts)
+    context.harness_max_length = ac.max_length
+    context.proposed = rq.presentation_contexts
+    context.accepted = {
+        r.id: (pc.abstract_syntax, r.transfer_syntax)
+        for r, pc in zip(results, rq.presentation_contexts, strict=True)
+        if r.result == assoc.ContextResult.ACCEPTANCE
+    }
+    packet = ac.build(received)
+    _set_fields(
+        "A-ASSOCIATE-AC", packet, {k: v for k, v in fields.items() if k not in AC_SHORTCUTS}
+    )
+    packet.variable_items = list(packet.variable_items) + _unknown_items(
+        fields.get("extra_items", [])
+    )
     return packet
 
 
@@ -500,6 +559,78 @@ def ac_values(packet: Packet) -> dict[str, Any]:
     }
 
 
+def rq_values(packet: Packet) -> dict[str, Any]:
+    """The proposal an A-ASSOCIATE-RQ carries, as matchable values (PS3.8 9.3.2, PS3.7
+    D.3), with checks no ``where`` matcher can say: PC-IDs odd in 1..255 and unique
+    (Table 9-13), each 20H one 30H then 40H items, AE titles 16 G0 bytes and not all
+    spaces (Table 9-11, PS3.5 AE VR), every UID per Annex F."""
+    rq = assoc.AssociateRQ.from_packet(packet)
+    contexts = [i for i in packet.variable_items if isinstance(i, pdu.PresentationContextRQItem)]
+    user_information = [i for i in packet.variable_items if isinstance(i, pdu.UserInformationItem)]
+    user_data = [s for u in user_information for s in u.user_data]
+    pc_ids = [item.pc_id for item in contexts]
+    sub_items = {item.pc_id: [s.item_type for s in item.sub_items] for item in contexts}
+    identity = rq.user_identity
+    uids = [
+        rq.application_context_name,
+        rq.implementation_class_uid,
+        *(pc.abstract_syntax for pc in rq.presentation_contexts),
+        *(ts for pc in rq.presentation_contexts for ts in pc.transfer_syntaxes),
+    ]
+    return {
+        "max_length": rq.max_length,
+        "implementation_class_uid": rq.implementation_class_uid,
+        "implementation_version_name": rq.implementation_version_name,
+        "async_ops_window": list(rq.async_ops_window) if rq.async_ops_window else None,
+        "role_selections": {r.sop_class_uid: [r.scu_role, r.scp_role] for r in rq.role_selections},
+        "user_identity_type": identity.type if identity is not None else None,
+        "item_types": [item.item_type for item in packet.variable_items],
+        "items_ordered": _items_ordered([item.item_type for item in packet.variable_items]),
+        "user_data_types": [s.item_type for s in user_data],
+        "application_context_name": rq.application_context_name,
+        "pc_ids": pc_ids,
+        "pc_ids_odd": all(pc_id % 2 == 1 and 1 <= pc_id <= 255 for pc_id in pc_ids),
+        "pc_ids_unique": len(set(pc_ids)) == len(pc_ids),
+        "pc_sub_items": sub_items,
+        "pc_sub_items_ordered": all(
+            len(types) >= 2 and types[0] == 0x30 and set(types[1:]) == {0x40}
+            for types in sub_items.values()
+        ),
+        "abstract_syntaxes": [pc.abstract_syntax for pc in rq.presentation_contexts],
+        "item_counts": dict(Counter(item.item_type for item in packet.variable_items)),
+        "user_data_counts": dict(Counter(s.item_type for s in user_data)),
+        "user_data_lengths": {s.item_type: s.item_length for s in user_data},
+        "ae_titles_valid": all(
+            _ae_title_valid(bytes(packet.getfieldval(name)))
+            for name in ("called_ae_title", "calling_ae_title")
+        ),
+        "uids_valid": all(_uid_valid(uid) for uid in uids),
+    }
+
+
+def _items_ordered(types: list[int]) -> bool:
+    """One 10H, then one or more 20H, then one 50H (PS3.8 9.3.2, Table 9-11)."""
+    contexts = len(types) - 2
+    return contexts >= 1 and types == [0x10, *[0x20] * contexts, 0x50]
+
+
+def _ae_title_valid(title: bytes) -> bool:
+    """16 bytes of ISO 646 G0 without backslash, not all spaces (PS3.8 Table 9-11)."""
+    return (
+        len(title) == 16
+        and all(0x20 <= b < 0x7F and b != 0x5C for b in title)
+        and title.strip(b" ") != b""
+    )
+
+
+def _uid_valid(uid: str) -> bool:
+    """PS3.8 Annex F: digits and dots, no empty or zero-led components, at most 64."""
+    components = uid.split(".")
+    return 0 < len(uid) <= 64 and all(
+        c.isdigit() and c.isascii() and (c == "0" or not c.startswith("0")) for c in components
+    )
+
+
 def pdu_values(packet: Packet) -> dict[str, Any]:
     """A received PDU's fields (AE titles stripped, PS3.8 7.1.1.3) and derived values."""
     values = pdu.to_dict(packet)
@@ -508,6 +639,8 @@ def pdu_values(packet: Packet) -> dict[str, Any]:
             values[title] = values[title].strip(" ")
     if isinstance(packet, pdu.A_ASSOCIATE_AC):
         values.update(ac_values(packet))
+    if isinstance(packet, pdu.A_ASSOCIATE_RQ):
+        values.update(rq_values(packet))
     return values
 
 
@@ -591,7 +724,8 @@ def _where_names(what: str) -> frozenset[str] | None:
         return frozenset({*DIMSE_ELEMENTS, *_DIMSE_OWN})
     if what in pdu.PDU_CLASSES:
         names = {f.name for f in pdu.PDU_CLASSES[what]().fields_desc}
-        return frozenset(names | AC_DERIVED) if what == "A-ASSOCIATE-AC" else frozenset(names)
+        derived = {"A-ASSOCIATE-AC": AC_DERIVED, "A-ASSOCIATE-RQ": RQ_DERIVED}
+        return frozenset(names | derived.get(what, frozenset()))
     return None
 
 
@@ -610,6 +744,10 @@ def _check_steps(
         elif isinstance(step, Associate):
             _check_send(
                 Send(step.line, "A-ASSOCIATE-RQ", step.fields), node["associate"], source, context
+            )
+        elif isinstance(step, Accept):
+            _check_send(
+                Send(step.line, "A-ASSOCIATE-AC", step.fields), node["accept"], source, context
             )
         elif isinstance(step, Coalesce):
             for part, part_node in zip(step.parts, node["coalesce"], strict=True):

@@ -43,6 +43,26 @@ def run_acceptor_suite(acceptor_suite: list[Scenario], tmp_path: Path) -> Callab
     return run
 
 
+@pytest.fixture(scope="session")
+def requestor_suite() -> list[Scenario]:
+    """Every requestor-side scenario shipped in scenarios/."""
+    return [s for s in load_scenarios([SCENARIOS]) if s.sut_role == "requestor"]
+
+
+@pytest.fixture
+def run_requestor_suite(
+    requestor_suite: list[Scenario], tmp_path: Path
+) -> Callable[..., RunReport]:
+    """Run the requestor suite (or ``scenarios``) against a requestor profile."""
+
+    def run(profile: Profile, scenarios: list[Scenario] | None = None) -> RunReport:
+        report = RunReport(sut={}, suite_version="test")
+        options = RunOptions(jobs=8, workdir=tmp_path)
+        return run_suite(scenarios or requestor_suite, profile, report, options)
+
+    return run
+
+
 @pytest.fixture
 def builtin_with(
     run_acceptor_suite: Callable[..., RunReport],

@@ -1,4 +1,4 @@
-"""The acceptor suite against real implementations: verdicts must equal their baselines.
+"""The acceptor and requestor suites against real peers: verdicts must equal their baselines.
 
 A baseline entry turns a known non-passing verdict into ``xfail``; anything else must
 pass (or be unsupported, where the profile denies a capability). A new pass is an
@@ -44,9 +44,23 @@ NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
 }
 
 
+#: The same for the requestor profiles (the SUT connects to the harness).
+REQUESTOR_NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
+    "builtin-scu": (lambda: True, ""),
+    "dcmtk-echoscu": (
+        lambda: shutil.which("echoscu") is not None,
+        "DCMTK's echoscu is not installed (apt-get install dcmtk; `make test` does it)",
+    ),
+    "pynetdicom-scu": (
+        lambda: importlib.util.find_spec("pynetdicom") is not None,
+        "pynetdicom is not installed (pip install -e '.[test]'; `make test` does it)",
+    ),
+}
+
+
 def require(name: str) -> Profile:
     """The profile, once its implementation is known to be installed."""
-    available, message = NEEDS[name]
+    available, message = {**NEEDS, **REQUESTOR_NEEDS}[name]
     if not available():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name}: {message}")
@@ -60,6 +74,21 @@ def test_acceptor_suite_verdicts_equal_the_peer_baseline(
 ) -> None:
     profile = require(name)
     report = run_acceptor_suite(profile)
+    unexpected = {
+        r.id: f"{r.verdict}: {r.message}"
+        for r in report.results
+        if r.verdict not in (Verdict.PASSED, Verdict.UNSUPPORTED, Verdict.XFAIL)
+    }
+    assert unexpected == {}
+    assert {r.id for r in report.results if r.verdict is Verdict.XFAIL} == set(profile.baseline)
+
+
+@pytest.mark.parametrize("name", sorted(REQUESTOR_NEEDS))
+def test_requestor_suite_verdicts_equal_the_peer_baseline(
+    name: str, run_requestor_suite: Callable[[Profile], RunReport]
+) -> None:
+    profile = require(name)
+    report = run_requestor_suite(profile)
     unexpected = {
         r.id: f"{r.verdict}: {r.message}"
         for r in report.results

@@ -135,7 +135,7 @@ def test_steps_remember_their_lines(write: Callable[..., Path]) -> None:
             with_steps("  - send: A-ASSOCIATE-RQ", "  - sned: A-ABORT"),
             8,
             "steps[1]",
-            "needs one of the keys: any_of, associate, coalesce, expect, raw",
+            "needs one of the keys: accept, any_of, associate, coalesce, expect, raw",
             id="unknown-step-key",
         ),
         pytest.param(

@@ -1,0 +1,183 @@
+"""Deliberately broken built-in SCUs: the reference requestor with one behaviour altered.
+
+Each class overrides exactly one decision of :class:`harness.reference.RequestorProtocol`
+and is listed in :data:`BREAKS` with the verdict each requestor scenario must then get.
+The trigger command selects one with ``python -m harness.reference --protocol
+broken_requestors:ClassName`` (tests/ on PYTHONPATH), so the SUT stays a separate
+process started by the runner, exactly as a real requestor is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from scapy.packet import Packet
+
+from harness import pdu
+from harness.fsm import Event, State, Transition
+from harness.pdu import A_ABORT
+from harness.reference import CloseTransport, Inbound, RequestorProtocol, Send
+from harness.results import Verdict
+
+FAILED = Verdict.FAILED
+
+
+class EvenPcId(RequestorProtocol):
+    """Proposes its last presentation context (not the Verification one) with an even ID
+    (PS3.8 Table 9-13: odd IDs only)."""
+
+    def build_rq(self) -> Packet:
+        packet = super().build_rq()
+        contexts = [
+            i for i in packet.variable_items if isinstance(i, pdu.PresentationContextRQItem)
+        ]
+        contexts[-1].pc_id += 1
+        return packet
+
+
+class ReservedBytesSet(RequestorProtocol):
+    """Sends 0001H in the reserved bytes 9-10 of its RQ (PS3.8 Table 9-11: 0000H)."""
+
+    def build_rq(self) -> Packet:
+        packet = super().build_rq()
+        packet.reserved2 = 1
+        return packet
+
+
+class NoMaximumLength(RequestorProtocol):
+    """Leaves the 51H sub-item out of its RQ (PS3.8 D.1: required)."""
+
+    def build_rq(self) -> Packet:
+        packet = super().build_rq()
+        for item in packet.variable_items:
+            if isinstance(item, pdu.UserInformationItem):
+                item.user_data = [
+                    s for s in item.user_data if not isinstance(s, pdu.MaximumLengthSubItem)
+                ]
+        return packet
+
+
+class UserInformationFirst(RequestorProtocol):
+    """Puts the 50H item before the 20H items (PS3.8 9.3.2: 10H, 20H..., 50H)."""
+
+    def build_rq(self) -> Packet:
+        packet = super().build_rq()
+        items = list(packet.variable_items)
+        packet.variable_items = [items[0], items[-1], *items[1:-1]]
+        return packet
+
+
+class PaddedImplementationUid(RequestorProtocol):
+    """Pads its Implementation Class UID with a NUL (PS3.8 Annex F: no padding)."""
+
+    def build_rq(self) -> Packet:
+        packet = super().build_rq()
+        for item in packet.variable_items:
+            for sub in getattr(item, "user_data", []):
+                if isinstance(sub, pdu.ImplementationClassUIDSubItem):
+                    sub.implementation_class_uid = bytes(sub.implementation_class_uid) + b"\0"
+        return packet
+
+
+class _DropsInState(RequestorProtocol):
+    """Does nothing for one event in one state instead of taking its cell of Table 9-10."""
+
+    state_and_event: tuple[State, Event]
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        if (self.state, inbound.event) != self.state_and_event:
+            super().on_pdu(inbound)
+
+
+class StaysAfterReject(_DropsInState):
+    """Keeps the connection after an A-ASSOCIATE-RJ (Sta5, Evt4: AE-4 closes)."""
+
+    state_and_event = (State.STA5, Event.EVT4)
+
+
+class IgnoresPDataInSta5(_DropsInState):
+    """No A-ABORT for a P-DATA-TF in answer to its RQ (Sta5, Evt10: AA-8)."""
+
+    state_and_event = (State.STA5, Event.EVT10)
+
+
+class IgnoresReleaseRqInSta5(_DropsInState):
+    """No A-ABORT for an A-RELEASE-RQ in answer to its RQ (Sta5, Evt12: AA-8)."""
+
+    state_and_event = (State.STA5, Event.EVT12)
+
+
+class StaysAfterAbortInSta5(_DropsInState):
+    """Keeps the connection after an A-ABORT in answer to its RQ (Sta5, Evt16: AA-3)."""
+
+    state_and_event = (State.STA5, Event.EVT16)
+
+
+class AbortsOnPDataInSta7(RequestorProtocol):
+    """Aborts on a P-DATA-TF while waiting for the RP (Sta7, Evt10: AR-6 takes it)."""
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        if (self.state, inbound.event) == (State.STA7, Event.EVT10):
+            self.emit(Send(bytes(A_ABORT(source=2, reason=2))))
+            self.emit(CloseTransport())
+            return
+        super().on_pdu(inbound)
+
+
+class StaysAfterReleaseRp(_DropsInState):
+    """Does not close after the A-RELEASE-RP (Sta7, Evt13: AR-3 closes)."""
+
+    state_and_event = (State.STA7, Event.EVT13)
+
+
+class ClosesOnReleaseCollision(RequestorProtocol):
+    """Closes on a colliding A-RELEASE-RQ instead of answering it (Sta7, Evt12: AR-8,
+    then AR-9 sends A-RELEASE-RP)."""
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        if (self.state, inbound.event) == (State.STA7, Event.EVT12):
+            self.emit(CloseTransport())
+            return
+        super().on_pdu(inbound)
+
+
+class AbortsBackInSta6(RequestorProtocol):
+    """Answers an A-ABORT with an A-ABORT before closing (Sta6, Evt16: AA-3 sends none)."""
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        if (self.state, inbound.event) == (State.STA6, Event.EVT16):
+            self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
+        super().on_pdu(inbound)
+
+
+class UserSourceForUnknownPdu(RequestorProtocol):
+    """Aborts an unknown PDU type in Sta6 with source 0 (AA-8 fixes source 2)."""
+
+    def abort_source_for(self, transition: Transition) -> int:
+        if (transition.state, transition.event) == (State.STA6, Event.EVT19):
+            return 0
+        return super().abort_source_for(transition)
+
+
+BREAKS: Mapping[type[RequestorProtocol], Mapping[str, Verdict]] = {
+    EvenPcId: {"requestor/association/rq-presentation-contexts": FAILED},
+    ReservedBytesSet: {"requestor/association/rq-fixed-fields": FAILED},
+    NoMaximumLength: {"requestor/association/rq-user-information": FAILED},
+    UserInformationFirst: {"requestor/association/rq-items-order": FAILED},
+    PaddedImplementationUid: {"requestor/association/rq-uids": FAILED},
+    StaysAfterReject: {
+        "requestor/reject/permanent-called-ae": FAILED,
+        "requestor/reject/transient-provider": FAILED,
+    },
+    IgnoresPDataInSta5: {"requestor/state-table/sta5-p-data": FAILED},
+    IgnoresReleaseRqInSta5: {"requestor/state-table/sta5-release-rq": FAILED},
+    StaysAfterAbortInSta5: {"requestor/abort/abort-in-sta5": FAILED},
+    AbortsOnPDataInSta7: {"requestor/release/p-data-while-releasing": FAILED},
+    StaysAfterReleaseRp: {
+        "requestor/release/echo-and-release": FAILED,
+        "requestor/release/p-data-while-releasing": FAILED,
+    },
+    ClosesOnReleaseCollision: {"requestor/release/collision": FAILED},
+    AbortsBackInSta6: {"requestor/abort/abort-in-sta6": FAILED},
+    UserSourceForUnknownPdu: {"requestor/state-table/sta6-unknown-pdu": FAILED},
+}

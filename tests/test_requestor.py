@@ -1,0 +1,120 @@
+"""The SUT as association-requestor (PS3.8 9.2, the R checks of the suite).
+
+The runner listens on a free loopback port per scenario, starts the profile's trigger
+command and accepts the SUT's connection. The built-in SCU (``builtin-scu``) passes the
+whole requestor suite; each deliberately broken SCU of tests/broken_requestors.py, picked
+with the client's ``--protocol`` option, gets exactly the verdicts its ``BREAKS`` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import broken_requestors
+import pytest
+
+from harness import cli
+from harness.profile import Profile, load_profile
+from harness.reference import RequestorProtocol
+from harness.reports.run import RunReport
+from harness.results import Verdict
+from harness.scenario import Scenario
+
+TESTS = Path(__file__).resolve().parent
+
+
+def verdicts(report: RunReport) -> dict[str, Verdict]:
+    return {result.id: result.verdict for result in report.results}
+
+
+def builtin_scu(protocol: type[RequestorProtocol] | None = None) -> Profile:
+    """builtin-scu, replying within 2 s, with ``protocol`` in place of the conformant one."""
+    profile = load_profile("builtin-scu")
+    profile = replace(profile, timers={**profile.timers, "reply": 2.0})
+    if protocol is None:
+        return profile
+    return replace(
+        profile,
+        trigger=(*profile.trigger, "--protocol", f"broken_requestors:{protocol.__name__}"),
+        trigger_env={"PYTHONPATH": str(TESTS)},
+    )
+
+
+def test_the_builtin_scu_passes_every_requestor_scenario(
+    run_requestor_suite: Callable[..., RunReport], requestor_suite: list[Scenario]
+) -> None:
+    report = run_requestor_suite(builtin_scu())
+    assert verdicts(report) == {s.id: Verdict.PASSED for s in requestor_suite}, "\n".join(
+        f"{r.id}: {r.verdict} {r.message}" for r in report.results
+    )
+
+
+@pytest.mark.parametrize("broken", list(broken_requestors.BREAKS), ids=lambda cls: cls.__name__)
+def test_a_broken_scu_fails_exactly_the_scenarios_of_its_rule(
+    run_requestor_suite: Callable[..., RunReport], broken: type[RequestorProtocol]
+) -> None:
+    report = run_requestor_suite(builtin_scu(broken))
+    not_passed = {id_: v for id_, v in verdicts(report).items() if v is not Verdict.PASSED}
+    assert not_passed == broken_requestors.BREAKS[broken], "\n".join(
+        f"{r.id}: {r.verdict} {r.message}" for r in report.results if r.id in not_passed
+    )
+
+
+def test_every_requestor_scenario_has_an_scu_that_breaks_it(
+    requestor_suite: list[Scenario],
+) -> None:
+    broken = {s for breaks in broken_requestors.BREAKS.values() for s in breaks}
+    assert {s.id for s in requestor_suite} - broken == set()
+
+
+def test_the_release_collision_gets_the_same_verdict_50_times(
+    run_requestor_suite: Callable[..., RunReport], requestor_suite: list[Scenario]
+) -> None:
+    """AR-8/AR-9/AR-3 are provoked deterministically (PS3.8 7.2.2.7): no race decides."""
+    collision = next(s for s in requestor_suite if s.id == "requestor/release/collision")
+    scenarios = [replace(collision, id=f"{collision.id}-{n}") for n in range(50)]
+    report = run_requestor_suite(builtin_scu(), scenarios)
+    assert [r.verdict for r in report.results] == [Verdict.PASSED] * 50
+
+
+def test_a_trigger_that_never_connects_fails_with_a_clear_message(
+    run_requestor_suite: Callable[..., RunReport], requestor_suite: list[Scenario]
+) -> None:
+    profile = replace(
+        builtin_scu(), trigger=("{python}", "-c", "print('not connecting')"), connect_timeout=0.5
+    )
+    report = run_requestor_suite(profile, requestor_suite[:1])
+    (result,) = report.results
+    assert result.verdict is Verdict.FAILED
+    assert "did not connect" in result.message
+    assert "exit code 0" in result.transcript_text
+    assert "not connecting" in result.transcript_text
+
+
+def test_the_trigger_option_builds_a_requestor_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run --trigger 'CMD {host} {port} {called_ae}'`` needs no profile (DESIGN.md)."""
+    monkeypatch.chdir(tmp_path)  # the trigger's logs go under ./reports/run
+    trigger = (
+        "{python} -m harness.reference --host {host} --port {port}"
+        " --called-ae {called_ae} --calling-ae {calling_ae}"
+    )
+    code = cli.main(
+        [
+            "run",
+            str(TESTS.parent / "scenarios" / "requestor"),
+            "--trigger",
+            trigger,
+            "--select",
+            "requestor/release/*",
+            "--called-ae",
+            "OUR-AE",
+            "--json",
+            str(tmp_path / "run.json"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().out
+    assert "passed" in capsys.readouterr().out
