@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from broken_peers import IgnoresEvents
 from scapy.packet import Packet
 
 from harness import pdu
@@ -79,38 +80,32 @@ class PaddedImplementationUid(RequestorProtocol):
         return packet
 
 
-class _DropsInState(RequestorProtocol):
-    """Does nothing for one event in one state instead of taking its cell of Table 9-10."""
-
-    state_and_event: tuple[State, Event]
-
-    def on_pdu(self, inbound: Inbound) -> None:
-        if (self.state, inbound.event) != self.state_and_event:
-            super().on_pdu(inbound)
-
-
-class StaysAfterReject(_DropsInState):
+class StaysAfterReject(IgnoresEvents, RequestorProtocol):
     """Keeps the connection after an A-ASSOCIATE-RJ (Sta5, Evt4: AE-4 closes)."""
 
-    state_and_event = (State.STA5, Event.EVT4)
+    ignored_state = State.STA5
+    ignored_events = frozenset({Event.EVT4})
 
 
-class IgnoresPDataInSta5(_DropsInState):
+class IgnoresPDataInSta5(IgnoresEvents, RequestorProtocol):
     """No A-ABORT for a P-DATA-TF in answer to its RQ (Sta5, Evt10: AA-8)."""
 
-    state_and_event = (State.STA5, Event.EVT10)
+    ignored_state = State.STA5
+    ignored_events = frozenset({Event.EVT10})
 
 
-class IgnoresReleaseRqInSta5(_DropsInState):
+class IgnoresReleaseRqInSta5(IgnoresEvents, RequestorProtocol):
     """No A-ABORT for an A-RELEASE-RQ in answer to its RQ (Sta5, Evt12: AA-8)."""
 
-    state_and_event = (State.STA5, Event.EVT12)
+    ignored_state = State.STA5
+    ignored_events = frozenset({Event.EVT12})
 
 
-class StaysAfterAbortInSta5(_DropsInState):
+class StaysAfterAbortInSta5(IgnoresEvents, RequestorProtocol):
     """Keeps the connection after an A-ABORT in answer to its RQ (Sta5, Evt16: AA-3)."""
 
-    state_and_event = (State.STA5, Event.EVT16)
+    ignored_state = State.STA5
+    ignored_events = frozenset({Event.EVT16})
 
 
 class AbortsOnPDataInSta7(RequestorProtocol):
@@ -124,10 +119,11 @@ class AbortsOnPDataInSta7(RequestorProtocol):
         super().on_pdu(inbound)
 
 
-class StaysAfterReleaseRp(_DropsInState):
+class StaysAfterReleaseRp(IgnoresEvents, RequestorProtocol):
     """Does not close after the A-RELEASE-RP (Sta7, Evt13: AR-3 closes)."""
 
-    state_and_event = (State.STA7, Event.EVT13)
+    ignored_state = State.STA7
+    ignored_events = frozenset({Event.EVT13})
 
 
 class ClosesOnReleaseCollision(RequestorProtocol):

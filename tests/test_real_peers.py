@@ -68,12 +68,8 @@ def require(name: str) -> Profile:
     return load_profile(name)
 
 
-@pytest.mark.parametrize("name", sorted(NEEDS))
-def test_acceptor_suite_verdicts_equal_the_peer_baseline(
-    name: str, run_acceptor_suite: Callable[[Profile], RunReport]
-) -> None:
-    profile = require(name)
-    report = run_acceptor_suite(profile)
+def assert_verdicts_equal_the_baseline(profile: Profile, report: RunReport) -> None:
+    """Every result passed, unsupported or xfail, and the xfails are exactly the baseline."""
     unexpected = {
         r.id: f"{r.verdict}: {r.message}"
         for r in report.results
@@ -81,6 +77,14 @@ def test_acceptor_suite_verdicts_equal_the_peer_baseline(
     }
     assert unexpected == {}
     assert {r.id for r in report.results if r.verdict is Verdict.XFAIL} == set(profile.baseline)
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS))
+def test_acceptor_suite_verdicts_equal_the_peer_baseline(
+    name: str, run_acceptor_suite: Callable[[Profile], RunReport]
+) -> None:
+    profile = require(name)
+    assert_verdicts_equal_the_baseline(profile, run_acceptor_suite(profile))
 
 
 @pytest.mark.parametrize("name", sorted(REQUESTOR_NEEDS))
@@ -88,14 +92,7 @@ def test_requestor_suite_verdicts_equal_the_peer_baseline(
     name: str, run_requestor_suite: Callable[[Profile], RunReport]
 ) -> None:
     profile = require(name)
-    report = run_requestor_suite(profile)
-    unexpected = {
-        r.id: f"{r.verdict}: {r.message}"
-        for r in report.results
-        if r.verdict not in (Verdict.PASSED, Verdict.UNSUPPORTED, Verdict.XFAIL)
-    }
-    assert unexpected == {}
-    assert {r.id for r in report.results if r.verdict is Verdict.XFAIL} == set(profile.baseline)
+    assert_verdicts_equal_the_baseline(profile, run_requestor_suite(profile))
 
 
 # -- what the real peers' profiles rely on --------------------------------------------------
