@@ -7,8 +7,13 @@ to standard output and/or ``--log-dir``, and runs until Ctrl-C or SIGTERM, or un
 ``--max-associations`` associations have ended. The heavy modules load only when the
 command runs, so registering it costs the other subcommands nothing.
 
-Exit codes: 0 after a clean stop, 2 for a profile or usage error (file:line:field),
-3 when the address cannot be bound.
+``simulate scu --profile FILE --target HOST:PORT`` is the mirror (see
+:mod:`harness.simulator_scu`): one association with the profile's behaviour per line of
+standard input, or ``--count N`` of them, each transcript logged the same way.
+
+Exit codes: 0 after a clean stop (scu: every association did as the profile says), 1 (scu)
+some association failed, 2 for a profile or usage error (file:line:field), 3 when the
+address cannot be bound (scu: the target cannot be reached).
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_UNREACHABLE = 3
 
 
 def register(commands: Any) -> None:
-    """Add ``simulate scp`` to the ``dicom-harness`` subcommands (``add_subparsers()``)."""
+    """Add ``simulate scp`` and ``simulate scu`` to the ``dicom-harness`` subcommands
+    (``add_subparsers()``)."""
     simulate = commands.add_parser(
         "simulate", help="a standing fake peer, behaviour from a profile"
     )
@@ -38,6 +45,14 @@ def register(commands: Any) -> None:
     scp.add_argument("--quiet", action="store_true", help="no transcripts on standard output")
     scp.add_argument("--max-associations", type=int, metavar="N", help="exit after N")
     scp.set_defaults(handler=cmd_simulate_scp)
+    scu = roles.add_parser("scu", help="a requestor (SCU) that associates on demand")
+    scu.add_argument("--profile", required=True, metavar="FILE", help="simulator profile")
+    scu.add_argument("--target", required=True, metavar="HOST:PORT", help="loopback only")
+    scu.add_argument("--called-ae", metavar="AE", help="default: the profile's, or ANY-SCP")
+    scu.add_argument("--count", type=int, metavar="N", help="run N associations, then exit")
+    scu.add_argument("--log-dir", type=Path, metavar="DIR", help="one file per association")
+    scu.add_argument("--quiet", action="store_true", help="no transcripts on standard output")
+    scu.set_defaults(handler=cmd_simulate_scu)
 
 
 def cmd_simulate_scp(args: argparse.Namespace) -> int:
@@ -67,6 +82,45 @@ def cmd_simulate_scp(args: argparse.Namespace) -> int:
         server.stop()
         _restore_sigterm(previous)
     return EXIT_OK
+
+
+def cmd_simulate_scu(args: argparse.Namespace) -> int:
+    """One association per line of standard input (``go`` or empty; ``quit`` or EOF
+    stops), or ``--count`` of them; 0 all did as the profile says, 1 some failed, 3 the
+    target was not reachable."""
+    from harness.cli import UsageError
+    from harness.simulator_scp import RecordLogger
+    from harness.simulator_scu import ScuSimulator, load_scu_profile, parse_target
+
+    try:
+        host, port = parse_target(args.target)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.count is not None and args.count < 1:
+        raise UsageError(f"--count {args.count}: must be at least 1")
+    profile = load_scu_profile(args.profile)
+    simulator = ScuSimulator(profile, host, port, called_ae=args.called_ae)
+    log = RecordLogger(None if args.quiet else sys.stdout, args.log_dir)
+    print(f"simulate scu {profile.name}: target {host}:{port}", flush=True)
+    try:
+        while args.count is None or len(simulator.outcomes) < args.count:
+            if args.count is None:
+                line = sys.stdin.readline()
+                command = line.strip().lower()
+                if not line or command == "quit":
+                    break
+                if command not in ("", "go"):
+                    print(f"simulate scu: unknown command {command!r} (go, quit)", file=sys.stderr)
+                    continue
+            outcome = simulator.run_once()
+            log(simulator.record(outcome))
+            print(f"=> association {log.written}: {outcome.summary}", flush=True)
+    except KeyboardInterrupt:
+        print("simulate scu: interrupted, stopping", file=sys.stderr)
+    if any(not outcome.reached for outcome in simulator.outcomes):
+        print(f"dicom-harness simulate: cannot reach {host}:{port}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    return EXIT_OK if all(outcome.ok for outcome in simulator.outcomes) else EXIT_FAILED
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
