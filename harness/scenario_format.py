@@ -40,6 +40,7 @@ CAPABILITIES = (
     "initiates_release",
     "storage",
     "association_limit",
+    "sends_c_echo",
 )
 
 _DURATION: dict[str, Any] = {

@@ -155,6 +155,85 @@ class UserSourceForUnknownPdu(RequestorProtocol):
         return super().abort_source_for(transition)
 
 
+class IgnoresOtherPdusInSta5(IgnoresEvents, RequestorProtocol):
+    """No A-ABORT for an A-ASSOCIATE-RQ, A-RELEASE-RP or unknown PDU in answer to its RQ
+    (Sta5, Evt6/Evt13/Evt19: AA-8)."""
+
+    ignored_state = State.STA5
+    ignored_events = frozenset({Event.EVT6, Event.EVT13, Event.EVT19})
+
+
+class IgnoresAssociationPdusInSta6(IgnoresEvents, RequestorProtocol):
+    """No A-ABORT for an AC, RJ, RQ or RP during the association (Sta6, Evt3/Evt4/Evt6/
+    Evt13: AA-8)."""
+
+    ignored_state = State.STA6
+    ignored_events = frozenset({Event.EVT3, Event.EVT4, Event.EVT6, Event.EVT13})
+
+
+class IgnoresReleaseRqInSta6(IgnoresEvents, RequestorProtocol):
+    """No A-RELEASE-RP for our A-RELEASE-RQ during the association (Sta6, Evt12: AR-2)."""
+
+    ignored_state = State.STA6
+    ignored_events = frozenset({Event.EVT12})
+
+
+class IgnoresAssociateRqInSta13(IgnoresEvents, RequestorProtocol):
+    """No A-ABORT for an A-ASSOCIATE-RQ after its own A-ABORT (Sta13, Evt6: AA-7)."""
+
+    ignored_state = State.STA13
+    ignored_events = frozenset({Event.EVT6})
+
+
+class AbortsOnAcReservedFields(RequestorProtocol):
+    """Aborts an A-ASSOCIATE-AC whose protocol version is not 0001H (PS3.8 Table 9-17:
+    only bit 0 is tested, reserved fields are not)."""
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        packet = inbound.packet
+        if (self.state, inbound.event) == (State.STA5, Event.EVT3) and (
+            packet is not None and packet.protocol_version != 1
+        ):
+            self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
+            self.emit(CloseTransport())
+            return
+        super().on_pdu(inbound)
+
+
+class AbortsOnUnknownAcItem(RequestorProtocol):
+    """Aborts an A-ASSOCIATE-AC carrying an item of an unknown type (PS3.8 9.3.1: ignored)."""
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        packet = inbound.packet
+        if (self.state, inbound.event) == (State.STA5, Event.EVT3) and (
+            packet is not None
+            and any(isinstance(item, pdu.UnknownItem) for item in packet.variable_items)
+        ):
+            self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
+            self.emit(CloseTransport())
+            return
+        super().on_pdu(inbound)
+
+
+class AbortsOnRejectedContext(RequestorProtocol):
+    """Aborts an A-ASSOCIATE-AC that rejects any of its contexts, though the ones it needs
+    are accepted (PS3.7 D.3.3.1: the association goes on with the accepted contexts)."""
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        packet = inbound.packet
+        if (self.state, inbound.event) == (State.STA5, Event.EVT3) and (
+            packet is not None
+            and any(
+                isinstance(item, pdu.PresentationContextACItem) and item.result_reason != 0
+                for item in packet.variable_items
+            )
+        ):
+            self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
+            self.emit(CloseTransport())
+            return
+        super().on_pdu(inbound)
+
+
 BREAKS: Mapping[type[RequestorProtocol], Mapping[str, Verdict]] = {
     EvenPcId: {"requestor/association/rq-presentation-contexts": FAILED},
     ReservedBytesSet: {"requestor/association/rq-fixed-fields": FAILED},
@@ -164,6 +243,13 @@ BREAKS: Mapping[type[RequestorProtocol], Mapping[str, Verdict]] = {
     StaysAfterReject: {
         "requestor/reject/permanent-called-ae": FAILED,
         "requestor/reject/transient-provider": FAILED,
+        "requestor/reject/permanent-no-reason": FAILED,
+        "requestor/reject/permanent-application-context": FAILED,
+        "requestor/reject/permanent-calling-ae": FAILED,
+        "requestor/reject/permanent-reserved-reason": FAILED,
+        "requestor/reject/permanent-acse-no-reason": FAILED,
+        "requestor/reject/permanent-protocol-version": FAILED,
+        "requestor/reject/transient-temporary-congestion": FAILED,
     },
     IgnoresPDataInSta5: {"requestor/state-table/sta5-p-data": FAILED},
     IgnoresReleaseRqInSta5: {"requestor/state-table/sta5-release-rq": FAILED},
@@ -176,4 +262,21 @@ BREAKS: Mapping[type[RequestorProtocol], Mapping[str, Verdict]] = {
     ClosesOnReleaseCollision: {"requestor/release/collision": FAILED},
     AbortsBackInSta6: {"requestor/abort/abort-in-sta6": FAILED},
     UserSourceForUnknownPdu: {"requestor/state-table/sta6-unknown-pdu": FAILED},
+    IgnoresOtherPdusInSta5: {
+        "requestor/state-table/sta5-associate-rq": FAILED,
+        "requestor/state-table/sta5-release-rp": FAILED,
+        "requestor/state-table/sta5-unknown-pdu": FAILED,
+    },
+    IgnoresAssociationPdusInSta6: {
+        "requestor/state-table/sta6-associate-ac": FAILED,
+        "requestor/state-table/sta6-associate-rj": FAILED,
+        "requestor/state-table/sta6-associate-rq": FAILED,
+        "requestor/state-table/sta6-release-rp": FAILED,
+        "requestor/state-table/sta13-after-abort": FAILED,
+    },
+    IgnoresReleaseRqInSta6: {"requestor/release/release-rq-in-sta6": FAILED},
+    IgnoresAssociateRqInSta13: {"requestor/state-table/sta13-after-abort": FAILED},
+    AbortsOnAcReservedFields: {"requestor/negotiation/ac-reserved-garbage": FAILED},
+    AbortsOnUnknownAcItem: {"requestor/negotiation/ac-unknown-items": FAILED},
+    AbortsOnRejectedContext: {"requestor/negotiation/ac-context-rejected": FAILED},
 }

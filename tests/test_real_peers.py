@@ -55,6 +55,10 @@ REQUESTOR_NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
         lambda: importlib.util.find_spec("pynetdicom") is not None,
         "pynetdicom is not installed (pip install -e '.[test]'; `make test` does it)",
     ),
+    "dcmtk-storescu": (
+        lambda: shutil.which("storescu") is not None,
+        "DCMTK's storescu is not installed (apt-get install dcmtk; `make test` does it)",
+    ),
 }
 
 
