@@ -142,15 +142,7 @@ def run_scenario(
     scenario: Scenario, profile: Profile, address: Address, options: RunOptions
 ) -> ScenarioResult:
     """One scenario on one fresh association; never raises for the SUT's behaviour."""
-    result = ScenarioResult(
-        id=scenario.id,
-        title=scenario.title,
-        references=list(scenario.references),
-        requirement=str(scenario.requirement),
-        sut_role=scenario.sut_role,
-        verdict=Verdict.ERROR,
-        peer=profile.name,
-    )
+    result = _error_result(scenario, profile)
     started = time.monotonic()
     lacking = [name for name in scenario.requires if profile.lacks(name)]
     if lacking:
@@ -369,7 +361,8 @@ class _Suite:
         return None
 
 
-def _interrupted(scenario: Scenario, profile: Profile) -> ScenarioResult:
+def _error_result(scenario: Scenario, profile: Profile, message: str = "") -> ScenarioResult:
+    """A result for ``scenario`` that stays ``error`` until something better is known."""
     return ScenarioResult(
         id=scenario.id,
         title=scenario.title,
@@ -377,9 +370,13 @@ def _interrupted(scenario: Scenario, profile: Profile) -> ScenarioResult:
         requirement=str(scenario.requirement),
         sut_role=scenario.sut_role,
         verdict=Verdict.ERROR,
-        message="interrupted before the scenario finished",
+        message=message,
         peer=profile.name,
     )
+
+
+def _interrupted(scenario: Scenario, profile: Profile) -> ScenarioResult:
+    return _error_result(scenario, profile, "interrupted before the scenario finished")
 
 
 def coverage(results: Iterable[ScenarioResult]) -> dict[str, object]:
