@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from harness import framing
+from harness.fsm import PDU_TYPES
 from harness.transcript import Direction, Transcript, TransportEvent
 
 #: Largest PDU the fake peer reads by default: a lying length never allocates more.
@@ -55,12 +56,10 @@ class Observation:
 
 def pdu_label(raw: bytes | memoryview) -> str:
     """The PS3.8 name of a PDU from its type byte, cheaply (no dissection)."""
-    from harness.scenario_format import PDU_NAMES
-
-    pdu_type = raw[0] if raw else None
-    if pdu_type is not None and 1 <= pdu_type <= len(PDU_NAMES):
-        return PDU_NAMES[pdu_type - 1]
-    return "unknown PDU" if pdu_type is None else f"unknown PDU type 0x{pdu_type:02X}"
+    if not raw:
+        return "unknown PDU"
+    known = PDU_TYPES.get(raw[0])
+    return str(known) if known is not None else f"unknown PDU type 0x{raw[0]:02X}"
 
 
 class FakePeer:
