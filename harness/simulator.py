@@ -103,7 +103,7 @@ def cmd_simulate_scu(args: argparse.Namespace) -> int:
     log = RecordLogger(None if args.quiet else sys.stdout, args.log_dir)
     print(f"simulate scu {profile.name}: target {host}:{port}", flush=True)
     try:
-        while args.count is None or len(simulator.outcomes) < args.count:
+        while args.count is None or simulator.associations < args.count:
             if args.count is None:
                 line = sys.stdin.readline()
                 command = line.strip().lower()
@@ -117,10 +117,10 @@ def cmd_simulate_scu(args: argparse.Namespace) -> int:
             print(f"=> association {log.written}: {outcome.summary}", flush=True)
     except KeyboardInterrupt:
         print("simulate scu: interrupted, stopping", file=sys.stderr)
-    if any(not outcome.reached for outcome in simulator.outcomes):
+    if simulator.unreachable:
         print(f"dicom-harness simulate: cannot reach {host}:{port}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    return EXIT_OK if all(outcome.ok for outcome in simulator.outcomes) else EXIT_FAILED
+    return EXIT_FAILED if simulator.failed else EXIT_OK
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

@@ -32,12 +32,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 from harness.association import AssociateAC, AssociateRQ, Rejection
 from harness.codes import resolve
-from harness.fsm import Event, State, cell
+from harness.fsm import Event, Machine, State, cell
 from harness.process import LOOPBACK
 from harness.reference import (
     AcceptorProtocol,
@@ -282,14 +283,24 @@ def simulator_server(
     )
 
 
+def states_traversed(machine: Machine) -> list[State]:
+    """The states of PS3.8 Table 9-10 that ``machine`` went through, in order, a stay in
+    one state counted once: e.g. Sta1 Sta4 Sta5 Sta6 Sta7 Sta9 Sta11 Sta1 for a requestor
+    that met a release collision (PS3.8 7.2.2.7: AR-8, AR-9, AR-3)."""
+    states = [state for state, _ in machine.cells] + [machine.state]
+    return [state for state, _ in groupby(states)]
+
+
 def render_record(number: int, record: AssociationRecord) -> str:
-    """One finished association: a header, then one line per PDU or transport event."""
+    """One finished association: a header, the states it went through, then one line per
+    PDU or transport event."""
     peer = f"{record.peer[0]}:{record.peer[1]}"
     header = f"== association {number} from {peer}, ended in {record.protocol.state}"
     if record.error is not None:
         header += f" (error: {record.error!r})"
+    states = " -> ".join(states_traversed(record.protocol.machine))
     body = record.transcript.render() if record.transcript is not None else ""
-    return f"{header}\n{body}\n"
+    return f"{header}\n   states: {states}\n{body}\n"
 
 
 @dataclass

@@ -10,10 +10,17 @@ behaviour the profile names, one association each time:
   the profile), release. Its SOP class is proposed with the usual transfer syntaxes.
 - ``max-length: N``: our Maximum Length in the RQ (PS3.8 D.1; 0 = unlimited).
 - ``async-window: [invoked, performed]``: the window we propose (PS3.7 D.3.3.3).
+- ``release-collision: true``: with any of the requests above, expect the SCP to answer
+  our A-RELEASE-RQ (AR-1, Sta7) with its own A-RELEASE-RQ (PS3.8 7.2.2.7): Evt12 in Sta7
+  (AR-8, Sta9), our RP (Evt14, AR-9, Sta11), its RP (Evt13, AR-3: we close, Sta1). A
+  plain A-RELEASE-RP (Evt13 in Sta7, AR-3) fails the association: no collision happened.
 
 An association succeeds when it did what the behaviour says: accepted, every response
-received with Status 0000H, released (or aborted by us, as asked). The target must be
-loopback: the harness talks to 127.0.0.1, ::1 or localhost only.
+received with Status 0000H, released (the release confirmation, AR-3, PS3.8 Table 9-7;
+after a release collision when asked) or aborted by us, as asked. A collision is resolved
+and reported, asked for or not: the outcome of a release that collided or failed names the
+states it went through (PS3.8 Table 9-10). The target must be loopback: the harness talks
+to 127.0.0.1, ::1 or localhost only.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from harness.fsm import ACTIONS, Machine, State, cell
 from harness.reference import (
     AssociationRecord,
     Echo,
@@ -38,7 +46,7 @@ from harness.reference import (
     run_requestor,
 )
 from harness.schema import Validator
-from harness.simulator_scp import SIMULATOR_SCHEMA
+from harness.simulator_scp import SIMULATOR_SCHEMA, states_traversed
 from harness.transcript import Transcript, TransportEvent
 from harness.yamlsrc import Source, load_file
 
@@ -71,6 +79,7 @@ SCU_SCHEMA: dict[str, Any] = {
                 "store": {"type": "string", "minLength": 1},
                 "max-length": _SCP_BEHAVIOUR["max-length"],
                 "async-window": _SCP_BEHAVIOUR["async-window"],
+                "release-collision": _SCP_BEHAVIOUR["release-collision"],
             },
         },
     },
@@ -88,6 +97,7 @@ class ScuProfile:
     abort_after_associate: bool = False
     store: Dataset | None = field(default=None, compare=False)
     async_window: tuple[int, int] | None = None
+    release_collision: bool = False
     name: str = ""
 
 
@@ -101,6 +111,10 @@ def parse_scu_profile(document: Any, file: str) -> ScuProfile:
         name = exclusive[-1]
         message = f"cannot be combined with {exclusive[0]}"
         raise source.error(chosen, name, f"behaviour.{name}", message)
+    release_collision = bool(chosen.get("release-collision", False))
+    if release_collision and "abort-after-associate" in chosen:
+        message = "cannot be combined with abort-after-associate (there is no release)"
+        raise source.error(chosen, "release-collision", "behaviour.release-collision", message)
     data_set = _data_set(chosen, file, source) if "store" in chosen else None
     config = ReferenceConfig(ae_title=document.get("ae_title", "SIMULATOR-SCU"), idle_timeout=10.0)
     if "idle" in document.get("timers", {}):
@@ -118,6 +132,7 @@ def parse_scu_profile(document: Any, file: str) -> ScuProfile:
         store=data_set,
         abort_after_associate="abort-after-associate" in chosen,
         async_window=None if window is None else (int(window[0]), int(window[1])),
+        release_collision=release_collision,
         name=str(document.get("name", Path(file).stem)),
     )
 
@@ -165,13 +180,19 @@ class Outcome:
 
 @dataclass
 class ScuSimulator:
-    """Runs the profile's behaviour against ``host:port``, one association per call."""
+    """Runs the profile's behaviour against ``host:port``, one association per call.
+
+    Only counts of the outcomes are kept, so a long run does not grow: ``associations``
+    run, how many ``failed`` (not as the behaviour says) and how many were ``unreachable``.
+    """
 
     profile: ScuProfile
     host: str
     port: int
     called_ae: str | None = None
-    outcomes: list[Outcome] = field(default_factory=list)
+    associations: int = 0
+    failed: int = 0
+    unreachable: int = 0
 
     def run_once(self) -> Outcome:
         profile = self.profile
@@ -191,11 +212,13 @@ class ScuSimulator:
         except NoContextError as exc:  # the link is closed; its transcript is lost
             run = RequestorRun(protocol, Transcript())
             run.transcript.event(TransportEvent.CONNECTED, f"{self.host}:{self.port}")
-            outcome = Outcome(run, False, True, f"failed: {exc}")
-            self.outcomes.append(outcome)
-            return outcome
-        outcome = _judge(run, profile)
-        self.outcomes.append(outcome)
+            return self._counted(Outcome(run, False, True, f"failed: {exc}"))
+        return self._counted(_judge(run, profile))
+
+    def _counted(self, outcome: Outcome) -> Outcome:
+        self.associations += 1
+        self.failed += not outcome.ok
+        self.unreachable += not outcome.reached
         return outcome
 
     def record(self, outcome: Outcome) -> AssociationRecord:
@@ -230,7 +253,34 @@ def _judge(run: RequestorRun, profile: ScuProfile) -> Outcome:
         return Outcome(run, False, True, f"failed: responses {statuses}, {asked} asked")
     if profile.abort_after_associate:
         return Outcome(run, True, True, "ok: accepted, aborted by us")
-    if "A-RELEASE-RP" not in labels:
-        return Outcome(run, False, True, "failed: not released")
+    return _judge_release(run, profile)
+
+
+def _judge_release(run: RequestorRun, profile: ScuProfile) -> Outcome:
+    """Released means the release confirmation, AR-3 (PS3.8 Table 9-7): from Sta7 after
+    the SCP's RP, or from Sta11 after a release collision (AR-8, AR-9; PS3.8 7.2.2.7)."""
+    machine = run.protocol.machine
+    state, event = machine.cells[-1]
+    path = _release_path(machine)
+    if cell(state, event) is not ACTIONS["AR-3"]:
+        ended = f"{path}; ended in {state} by {event}: {event.meaning}"
+        return Outcome(run, False, True, f"failed: not released ({ended})")
+    collided = state is State.STA11
+    if profile.release_collision and not collided:
+        message = (
+            "failed: no release collision happened: the SCP answered our A-RELEASE-RQ"
+            f" with an A-RELEASE-RP ({path})"
+        )
+        return Outcome(run, False, True, message)
     request = "C-STORE" if profile.store is not None else "C-ECHO"
-    return Outcome(run, True, True, f"ok: accepted, {len(statuses)} {request}, released")
+    released = f"released after a release collision ({path})" if collided else "released"
+    return Outcome(run, True, True, f"ok: accepted, {len(run.statuses)} {request}, {released}")
+
+
+def _release_path(machine: Machine) -> str:
+    """The states after the association's last stay in Sta6 (PS3.8 Table 9-10): how it
+    ended, e.g. ``Sta7 -> Sta1`` for a plain release, ``Sta7 -> Sta9 -> Sta11 -> Sta1``
+    for a release collision."""
+    states = states_traversed(machine)
+    last_sta6 = len(states) - 1 - states[::-1].index(State.STA6)
+    return " -> ".join(states[last_sta6 + 1 :])

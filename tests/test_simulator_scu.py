@@ -20,8 +20,16 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from harness.cli import main
+from harness.fsm import State
 from harness.process import PeerProcess, free_port
-from harness.reference import AssociationRecord, ReferenceConfig, ReferenceServer
+from harness.reference import AssociationRecord, CloseTransport, ReferenceConfig, ReferenceServer
+from harness.simulator_scp import (
+    Behaviour,
+    SimulatorProtocol,
+    load_simulator_profile,
+    simulator_server,
+    states_traversed,
+)
 from harness.simulator_scu import load_scu_profile, parse_target
 from harness.transcript import Direction
 
@@ -87,6 +95,79 @@ def test_abort_after_associate(server: ReferenceServer) -> None:
     assert scu("scu-abort-after-associate", target(server), "--count", "1") == 0
     (record,) = server.wait_for_records(1, REPLY)
     assert received(record) == ["A-ASSOCIATE-RQ", "A-ABORT"]
+
+
+@pytest.fixture
+def colliding_scp() -> Iterator[ReferenceServer]:
+    """``simulate scp`` with its release-collision example: it answers our A-RELEASE-RQ
+    with its own (PS3.8 7.2.2.7)."""
+    profile = load_simulator_profile(EXAMPLES / "release-collision.yaml")
+    with simulator_server(profile, port=0) as running:
+        yield running
+
+
+def test_release_collision_resolved_with_simulate_scp(
+    colliding_scp: ReferenceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ours: RP first (AR-8, AR-9), theirs, then we close (AR-3); theirs: Sta10, Sta12."""
+    assert scu("scu-release-collision", target(colliding_scp), "--count", "1") == 0
+    out = capsys.readouterr().out
+    assert "states: Sta1 -> Sta4 -> Sta5 -> Sta6 -> Sta7 -> Sta9 -> Sta11 -> Sta1\n" in out
+    assert "ok: accepted, 1 C-ECHO, released after a release collision" in out
+    assert "(Sta7 -> Sta9 -> Sta11 -> Sta1)" in out
+    wire = [line.split()[1:3] for line in out.splitlines() if line.startswith("   ")][-5:]
+    assert wire == [
+        [">>", "A-RELEASE-RQ"],
+        ["<<", "A-RELEASE-RQ"],
+        [">>", "A-RELEASE-RP"],
+        ["<<", "A-RELEASE-RP"],
+        ["--", "closed-by-harness"],
+    ]
+    (record,) = colliding_scp.wait_for_records(1, REPLY)
+    scp_states = states_traversed(record.protocol.machine)
+    assert scp_states[-5:] == [State.STA7, State.STA10, State.STA12, State.STA13, State.STA1]
+
+
+def test_release_collision_expected_but_the_scp_answers_with_its_rp(
+    server: ReferenceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert scu("scu-release-collision", target(server), "--count", "1") == 1
+    out = capsys.readouterr().out
+    assert "failed: no release collision happened: the SCP answered our A-RELEASE-RQ" in out
+    assert "with an A-RELEASE-RP (Sta7 -> Sta1)" in out
+
+
+def test_plain_echo_meeting_a_collision_resolves_it_and_says_so(
+    colliding_scp: ReferenceServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert scu("scu-echo", target(colliding_scp), "--count", "1") == 0
+    out = capsys.readouterr().out
+    assert "released after a release collision (Sta7 -> Sta9 -> Sta11 -> Sta1)" in out
+
+
+class ClosesInsteadOfItsRp(SimulatorProtocol):
+    """Collides, then closes without its A-RELEASE-RP once ours arrived (Sta12)."""
+
+    def on_release_indication(self) -> None:
+        if self.state is State.STA12:
+            self.emit(CloseTransport())
+        else:
+            super().on_release_indication()
+
+
+def closes_instead_of_its_rp(config: ReferenceConfig, *, busy: bool) -> SimulatorProtocol:
+    return ClosesInsteadOfItsRp(config, Behaviour(release_collision=True), busy=busy)
+
+
+def test_release_collision_without_the_scp_rp_is_not_released(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Our RP sent (Sta11), the SCP closes: Evt17 (AA-4), not its RP (AR-3)."""
+    config = ReferenceConfig(check_called_ae=False)
+    with ReferenceServer(config, closes_instead_of_its_rp, port=0) as broken:
+        assert scu("scu-release-collision", target(broken), "--count", "1") == 1
+    out = capsys.readouterr().out
+    assert "failed: not released (Sta7 -> Sta9 -> Sta11 -> Sta1; ended in Sta11 by Evt17" in out
 
 
 def test_max_length_and_async_window_are_in_the_rq(server: ReferenceServer) -> None:
@@ -175,6 +256,10 @@ def test_unreachable_port_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
         (
             "behaviour:\n  abort-after-associate: true\n  echo: 2\n",
             ":3: behaviour.echo: cannot be combined with abort-after-associate",
+        ),
+        (
+            "behaviour:\n  abort-after-associate: true\n  release-collision: true\n",
+            ":3: behaviour.release-collision: cannot be combined with abort-after-associate",
         ),
     ],
 )
