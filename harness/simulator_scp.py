@@ -270,6 +270,11 @@ class SimulatorFactory:
 # -- the standing server ----------------------------------------------------------------
 
 
+KEPT_RECORDS = 64
+"""Finished associations a standing simulator keeps after logging them: a soak stays
+bounded."""
+
+
 def simulator_server(
     profile: SimulatorProfile, *, host: str = LOOPBACK, port: int | None = None
 ) -> ReferenceServer:
@@ -280,6 +285,7 @@ def simulator_server(
         SimulatorFactory(profile.behaviour),
         host=host,
         port=chosen if chosen is not None else DEFAULT_PORT,
+        max_records=KEPT_RECORDS,
     )
 
 
@@ -339,8 +345,8 @@ def serve(
     while max_associations is None or logged < max_associations:
         if stop is not None and stop.is_set():
             break
-        records = server.wait_for_records(logged + 1, poll)
-        for record in records[logged:]:
+        finished, fresh = server.records_after(logged, poll)
+        for record in fresh:
             log(record)
-        logged = len(records)
+        logged = finished
     return logged

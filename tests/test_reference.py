@@ -697,3 +697,14 @@ def test_our_scu_against_pynetdicom_scp() -> None:
     assert run.statuses == [0, 0]
     assert run.protocol.state is State.STA1
     assert [r.SOPInstanceUID for r in received] == [ds.SOPInstanceUID]
+
+
+def test_a_server_keeps_its_last_records_and_counts_every_association() -> None:
+    with ReferenceServer(max_records=2) as server:
+        host, port = server.address
+        for _ in range(3):
+            run_requestor(host, port, called_ae_title=server.config.ae_title)
+        records = server.wait_for_records(3, REPLY)
+        finished, fresh = server.records_after(2, 0.0)
+    assert len(records) == 2
+    assert (finished, fresh) == (3, records[-1:])

@@ -8,6 +8,7 @@ import selectors
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
@@ -42,7 +43,8 @@ class ReferenceServer:
     """The built-in reference SCP, listening on ``host`` (loopback) and ``port`` (0: any).
 
     A context manager: ``start()`` on entry, ``stop()`` on exit, which wakes and joins
-    every thread and closes every socket. ``records`` holds each finished connection.
+    every thread and closes every socket. ``records`` holds the last ``max_records``
+    finished connections (all of them when None); ``finished`` counts every one.
     """
 
     def __init__(
@@ -53,11 +55,13 @@ class ReferenceServer:
         host: str = LOOPBACK,
         port: int = 0,
         keep_transcripts: bool = True,
+        max_records: int | None = None,
     ) -> None:
         self.config = config if config is not None else ReferenceConfig()
         self.protocol_factory = protocol_factory
         self.keep_transcripts = keep_transcripts
-        self.records: list[AssociationRecord] = []
+        self.records: deque[AssociationRecord] = deque(maxlen=max_records)
+        self.finished = 0
         self.association_count = 0
         self._host = host
         self._port = port
@@ -112,10 +116,19 @@ class ReferenceServer:
         self._listener = None
 
     def wait_for_records(self, count: int, timeout: float) -> list[AssociationRecord]:
-        """Block until ``count`` connections have finished (or ``timeout``); the records."""
+        """Block until ``count`` connections have finished (or ``timeout``); the records
+        kept."""
         with self._changed:
-            self._changed.wait_for(lambda: len(self.records) >= count, timeout)
+            self._changed.wait_for(lambda: self.finished >= count, timeout)
             return list(self.records)
+
+    def records_after(self, seen: int, timeout: float) -> tuple[int, list[AssociationRecord]]:
+        """Block until more than ``seen`` connections have finished (or ``timeout``); how
+        many have, and the kept records of those after the first ``seen``."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.finished > seen, timeout)
+            fresh = max(self.finished - seen, 0)
+            return self.finished, list(self.records)[-fresh:] if fresh else []
 
     def __enter__(self) -> ReferenceServer:
         return self.start()
@@ -177,4 +190,5 @@ class ReferenceServer:
             with self._changed:
                 self._live.discard(conn)
                 self.records.append(record)
+                self.finished += 1
                 self._changed.notify_all()
