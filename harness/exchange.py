@@ -7,18 +7,25 @@ another. ``any_of`` alternatives map what the SUT did to a verdict. ``per-state-
 asks :mod:`harness.fsm` what Table 9-10 allows for the event we caused in the SUT's
 presumed state (:mod:`harness.tracker`). The teardown (who closed, how, after which
 A-ABORT) is recorded apart from the exchange's verdict.
+
+A requestor SUT connects to us: the runner hands the exchange a :class:`Sut`, which
+starts its trigger command and accepts the connection (before the steps, or at each
+``trigger`` step) and tells when the command ended (``expect: sut-exited``). Processes
+and the listening socket stay in the runner.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from harness import association as assoc
 from harness import dimse, framing, pdu
+from harness.errors import HarnessError
 from harness.fsm import PDU_TYPES, Event, Pdu, Reaction, Role, State, received_event
 from harness.peer import FakePeer, Observation, Observed, pdu_label
 from harness.results import Verdict
@@ -36,10 +43,12 @@ from harness.scenario import (
     Send,
     Step,
     Transport,
+    Trigger,
     Wait,
 )
-from harness.scenario_format import DIMSE_NAMES
+from harness.scenario_format import DIMSE_NAMES, SUT_EXITED
 from harness.stimuli import (
+    EXIT_CODE,
     Context,
     build_pdus,
     dimse_values,
@@ -76,6 +85,25 @@ class Timers:
         named = {"reply": self.reply, "silence": self.silence, "artim": self.artim + self.reply}
         base = named[duration] if isinstance(duration, str) else float(duration)
         return base * self.scale
+
+
+class NotConnectedError(HarnessError):
+    """The requestor SUT did not connect after its trigger command was started."""
+
+
+class Sut(Protocol):
+    """A requestor SUT as the runner starts it (PS3.8 9.2: the SUT issues the A-ASSOCIATE
+    request, Evt1, and opens the transport)."""
+
+    def trigger(self) -> FakePeer:
+        """Start the trigger command afresh and accept its connection (raises
+        :class:`NotConnectedError` when none comes in time)."""
+        ...
+
+    def exited(self, timeout: float) -> int | None:
+        """The latest command's exit code within ``timeout`` seconds; None when it still
+        runs (it is then stopped)."""
+        ...
 
 
 class MismatchError(Exception):
@@ -145,19 +173,21 @@ def _events_in(stream: bytearray) -> Iterable[Event]:
 
 
 class Exchange:
-    """Runs a scenario's steps on ``peer`` (already connected) for the SUT in ``role``."""
+    """Runs a scenario's steps for the SUT in ``role``: on ``peer`` (already connected to
+    an acceptor SUT), or on the connections a requestor ``sut`` makes when triggered."""
 
     def __init__(
         self,
         scenario: Scenario,
-        peer: FakePeer,
+        peer: FakePeer | None,
         context: Context,
         timers: Timers,
         role: Role,
+        *,
+        sut: Sut | None = None,
     ) -> None:
         self.scenario = scenario
-        self.peer = peer
-        self.context = context
+        self.sut = sut
         self.timers = timers
         self.tracker = Tracker(role)
         self.verdict = Verdict.PASSED
@@ -166,9 +196,39 @@ class Exchange:
         self.closed: tuple[str, str] | None = None
         self.last_abort: dict[str, int] | None = None
         self._received_by_sut = bytearray()
-        if role is Role.REQUESTOR:  # it has connected (Evt1, AE-1); we accepted (Evt2)
+        self._initial_context = context
+        self.context = context
+        self._peer: FakePeer | None = None
+        if peer is not None:
+            self._connected(peer)
+
+    @property
+    def peer(self) -> FakePeer:
+        """The current connection (a scenario that triggers itself has none before)."""
+        if self._peer is None:
+            raise HarnessError("no connection: the requestor SUT was not triggered")
+        return self._peer
+
+    def _connected(self, peer: FakePeer) -> None:
+        """A new connection: the association starts afresh (the SUT in Sta2 after Evt5,
+        or in Sta4 after Evt2 when it is the requestor, PS3.8 Table 9-10); the transcript
+        and the cells taken go on."""
+        self._peer = peer
+        self.ended = self.closed = self.last_abort = None
+        self._received_by_sut.clear()
+        initial = self._initial_context
+        self.context = dataclasses.replace(initial, accepted=dict(initial.accepted))
+        self.tracker = Tracker(self.tracker.role, cells=self.tracker.cells)
+        if self.tracker.role is Role.REQUESTOR:  # it has connected (Evt1, AE-1)
             self.tracker.state = State.STA4
-        self.tracker.caused(Event.EVT5 if role is Role.ACCEPTOR else Event.EVT2)
+            self.tracker.caused(Event.EVT2)
+        else:
+            self.tracker.caused(Event.EVT5)
+
+    def abandon(self) -> None:
+        """Close the current connection, if any (after a harness error)."""
+        if self._peer is not None:
+            self._peer.close()
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -176,6 +236,8 @@ class Exchange:
         """Every step in order; the first mismatch ends the exchange."""
         message = ""
         try:
+            if self.sut is not None and not self.scenario.triggers:
+                self._trigger()  # the implicit trigger before the steps
             self._steps(self.scenario.steps)
         except MismatchError as mismatch:
             self.verdict = mismatch.verdict or self.scenario.requirement.verdict_when_unmet
@@ -217,6 +279,8 @@ class Exchange:
             self._associate(step)
         elif isinstance(step, Accept):
             self._accept(step)
+        elif isinstance(step, Trigger):
+            self._trigger()
         elif isinstance(step, Release):
             self._release()
         elif isinstance(step, Repeat):
@@ -258,7 +322,7 @@ class Exchange:
         must still accept it (PS3.8 9.1.4, Table 9-10); the transcript goes on."""
         self._transport("close")
         try:
-            self.peer = FakePeer.connect(
+            peer = FakePeer.connect(
                 self.context.sut_host,
                 self.context.sut_port,
                 timeout=self.timers.seconds("reply"),
@@ -266,10 +330,23 @@ class Exchange:
             )
         except OSError as exc:
             raise MismatchError(f"the SUT no longer accepts a connection: {exc}") from None
-        self.ended = self.closed = self.last_abort = None
-        self._received_by_sut.clear()
-        self.tracker = Tracker(self.tracker.role, cells=self.tracker.cells)
-        self.tracker.caused(Event.EVT5)
+        self._connected(peer)
+
+    def _trigger(self) -> None:
+        """Close our connection if open (Evt17), then start the requestor SUT's trigger
+        command afresh and accept its new connection (PS3.8 9.2, Table 9-10)."""
+        if self._peer is not None:
+            self._transport("close")
+        try:
+            peer = self._requestor().trigger()
+        except NotConnectedError as exc:
+            raise MismatchError(str(exc)) from None
+        self._connected(peer)
+
+    def _requestor(self) -> Sut:
+        if self.sut is None:
+            raise HarnessError("a trigger or sut-exited step with an acceptor SUT")
+        return self.sut
 
     # -- observing -------------------------------------------------------------------------
 
@@ -341,7 +418,7 @@ class Exchange:
                 break
             observation = self._observe(max(deadline - time.monotonic(), 0.0))
         if what.endswith("-RQ") and "MessageID" in message.command:
-            self.context.message_id = int(message.command.MessageID)  # our response answers it
+            self.context.answering(message.command)
         name = _COMMAND_NAMES.get(int(message.command.CommandField), "an unknown command")
         if name != what:
             return [name]
@@ -362,6 +439,9 @@ class Exchange:
     def _expect(self, step: Expect) -> None:
         if step.what == "per-state-table":
             self._per_state_table(step)
+            return
+        if step.what == SUT_EXITED:
+            self._sut_exited(step)
             return
         timeout = self.timers.seconds(step.hold if step.hold is not None else step.within)
         deadline = time.monotonic() + timeout
@@ -389,6 +469,23 @@ class Exchange:
             return
         wanted = " or ".join(_wanted(alternative) for alternative in step.alternatives)
         raise MismatchError(f"expected {wanted}, got {describe(observation)}")
+
+    def _sut_exited(self, step: Expect) -> None:
+        """The requestor SUT's command ends within the step's time, whatever happened on
+        the wire (it must not hang, e.g. after an A-ASSOCIATE-RJ: AE-4, Sta1), with the
+        exit code ``where`` asks for."""
+        timeout = self.timers.seconds(step.within)
+        code = self._requestor().exited(timeout)
+        if code is None:
+            raise MismatchError(
+                f"the SUT's requestor command was still running after {timeout:g} s",
+                _verdict(step.verdict),
+            )
+        where = resolve_where(step.what, step.where, self.context)
+        if mismatches(where, {EXIT_CODE: code}):
+            raise MismatchError(
+                f"expected {_wanted(step)}, got exit code {code}", _verdict(step.verdict)
+            )
 
     def _per_state_table(self, step: Expect) -> None:
         """The SUT's reaction must be one PS3.8 Table 9-10 allows (PS3.8 9.2.3)."""
@@ -450,7 +547,10 @@ class Exchange:
     # -- teardown --------------------------------------------------------------------------
 
     def _teardown(self) -> dict[str, Any]:
-        """Who ended the connection and how, judged apart from the exchange (DESIGN.md)."""
+        """Who ended the connection and how, judged apart from the exchange (DESIGN.md);
+        nothing when the requestor SUT never connected."""
+        if self._peer is None:
+            return {}
         if self.closed is None:
             self._transport("close")
         closed_by, how = self.closed or ("harness", "closed")

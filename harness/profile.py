@@ -107,7 +107,10 @@ PROFILE_SCHEMA: dict[str, Any] = {
         "capabilities": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {name: {"type": "boolean"} for name in CAPABILITIES},
+            "properties": {
+                name: {"type": "boolean", "description": text}
+                for name, text in CAPABILITIES.items()
+            },
         },
         "timers": {
             "type": "object",

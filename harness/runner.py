@@ -9,9 +9,10 @@ profile's baseline turns an expected non-passing verdict into ``xfail`` and an
 unexpected pass into ``xpass``.
 
 A requestor SUT (``sut_role: requestor``) connects to us instead: each scenario listens
-on a free loopback port, starts the profile's trigger command, accepts the connection
-and records the command's exit code and output. It has no sanity association: every
-scenario starts it afresh, and one that does not connect fails on its own.
+on a free loopback port, starts the profile's trigger command (before its steps, or at
+each of its ``trigger`` steps), accepts the connection and records each command's exit
+code and output. It has no sanity association: every scenario starts it afresh, and one
+that does not connect fails on its own.
 
 Results are appended to the report as they come, so an interrupted run still has them
 (the scenarios in flight are marked ``error``).
@@ -19,6 +20,7 @@ Results are appended to the report as they come, so an interrupted run still has
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import random
 import socket
@@ -30,14 +32,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
+from types import TracebackType
 
 from harness.errors import HarnessError
-from harness.exchange import Exchange, Timers
+from harness.exchange import Exchange, NotConnectedError, Timers
 from harness.fsm import Role
 from harness.peer import FakePeer
 from harness.process import LOOPBACK, PeerProcess, PeerStartError
 from harness.profile import Address, Profile, running, trigger_command
-from harness.reports.run import RunReport
+from harness.reports.run import RunReport, sut_record
 from harness.results import ScenarioResult, Verdict
 from harness.scenario import Scenario, parse_scenario
 from harness.stimuli import Context
@@ -182,17 +185,21 @@ def _acceptor_exchange(
         result.message = f"cannot connect to {address.host}:{address.port}: {exc}"
         return
     exchange = Exchange(scenario, peer, context_of(profile, address), timers, Role.ACCEPTOR)
-    _run_exchange(exchange, peer, result)
+    _run_exchange(exchange, result)
     _record(result, peer.transcript)
 
 
-def _run_exchange(exchange: Exchange, peer: FakePeer, result: ScenarioResult) -> None:
-    """Run ``exchange``; a harness defect is reported as ``error``, transcript kept."""
+def _run_exchange(exchange: Exchange, result: ScenarioResult) -> None:
+    """Run ``exchange``; a harness defect is reported as ``error``, transcript kept. A
+    trigger command that cannot be started stops the run (exit code 3)."""
     try:
         outcome = exchange.run()
+    except PeerStartError:
+        exchange.abandon()
+        raise
     except Exception as exc:  # a harness defect: report it as such, keep the transcript
         result.message = f"harness error: {exc!r}\n{traceback.format_exc()}"
-        peer.close()
+        exchange.abandon()
     else:
         result.verdict = outcome.verdict
         result.message = outcome.message
@@ -208,44 +215,125 @@ def _record(result: ScenarioResult, transcript: Transcript) -> None:
 def _requestor_exchange(
     scenario: Scenario, profile: Profile, options: RunOptions, result: ScenarioResult
 ) -> None:
-    """The SUT as association-requestor: listen on a free loopback port, start the
-    profile's trigger command, accept its connection (Evt2 in its Sta4, PS3.8 Table 9-10)
-    within the profile's ``connect_timeout`` (a process start, not a protocol answer, so
-    not ``reply``), run the steps, then wait (``reply``) for the command to exit and
-    record its exit code and the tail of its output in the transcript."""
+    """The SUT as association-requestor: listen on a free loopback port, run the steps
+    with the SUT triggered before them or at each ``trigger`` step, then record how its
+    last command ended (:class:`TriggeredSut`)."""
     timers = timers_of(profile, options)
     transcript = Transcript()
-    with socket.create_server((LOOPBACK, 0)) as listener:
-        port = listener.getsockname()[1]
-        log_path = options.workdir.resolve() / profile.name / f"{scenario.id.replace('/', '.')}.log"
-        log_path.unlink(missing_ok=True)  # the tail recorded is this run's alone
-        with PeerProcess(
-            trigger_command(profile, port), log_path=log_path, env=profile.trigger_env
-        ) as process:
-            connect_timeout = profile.connect_timeout * options.timeout_scale
-            try:
-                peer = FakePeer.accept(listener, timeout=connect_timeout, transcript=transcript)
-            except OSError as exc:
-                result.verdict = scenario.requirement.verdict_when_unmet
-                result.message = (
-                    f"the SUT did not connect to {LOOPBACK}:{port} within "
-                    f"{connect_timeout:g} s of its trigger ({exc or 'timed out'})"
-                )
-                _sut_output(transcript, process, 0.0)
-                _record(result, transcript)
-                return
-            context = context_of(profile, Address(LOOPBACK, port))
-            _run_exchange(Exchange(scenario, peer, context, timers, Role.REQUESTOR), peer, result)
-            _sut_output(transcript, process, timers.seconds("reply"))
+    log_path = options.workdir.resolve() / profile.name / f"{scenario.id.replace('/', '.')}.log"
+    with (
+        socket.create_server((LOOPBACK, 0)) as listener,
+        TriggeredSut(profile, listener, log_path, timers, transcript) as sut,
+    ):
+        context = context_of(profile, Address(LOOPBACK, sut.port))
+        exchange = Exchange(scenario, None, context, timers, Role.REQUESTOR, sut=sut)
+        _run_exchange(exchange, result)
     _record(result, transcript)
 
 
-def _sut_output(transcript: Transcript, process: PeerProcess, timeout: float) -> None:
-    """The trigger command's exit code (None: still running, then stopped) and output tail."""
-    code = process.wait(timeout)
-    status = f"exit code {code}" if code is not None else f"still running after {timeout:g} s"
-    tail = process.log_tail(2000).strip()
-    transcript.event(TransportEvent.SUT_OUTPUT, f"{status}\n{tail}" if tail else status)
+class TriggeredSut:
+    """A requestor SUT that the profile's trigger command makes connect to ``listener``.
+
+    Each :meth:`trigger` starts the command afresh (PS3.8 9.2: the SUT issues the
+    A-ASSOCIATE request and opens the transport) and accepts its connection within the
+    profile's ``connect_timeout`` (a process start, not a protocol answer, so not
+    ``reply``). How each command ended (its exit code, or still running and stopped) and
+    the tail of its output go into the transcript once: when a step asks
+    (``sut-exited``), before the next trigger, or at the end after at most ``reply``.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        listener: socket.socket,
+        log_path: Path,
+        timers: Timers,
+        transcript: Transcript,
+    ) -> None:
+        self.profile = profile
+        self.listener = listener
+        self.port: int = listener.getsockname()[1]
+        self.log_path = log_path
+        self.transcript = transcript
+        self.connect_timeout = profile.connect_timeout * timers.scale
+        self.reply = timers.seconds("reply")
+        self._processes = contextlib.ExitStack()
+        self._started = 0
+        self._process: PeerProcess | None = None
+        self._exit_code: int | None = None
+        self._recorded = False
+
+    def trigger(self) -> FakePeer:
+        """Start the command (after recording how the previous one ended) and accept."""
+        self._record_exit(self.reply)
+        self._process = self._processes.enter_context(
+            PeerProcess(
+                trigger_command(self.profile, self.port),
+                log_path=self._next_log(),
+                env=self.profile.trigger_env,
+            )
+        )
+        self._recorded = False
+        try:
+            return FakePeer.accept(
+                self.listener, timeout=self.connect_timeout, transcript=self.transcript
+            )
+        except OSError as exc:
+            self._record_exit(0.0)
+            raise NotConnectedError(
+                f"the SUT did not connect to {LOOPBACK}:{self.port} within "
+                f"{self.connect_timeout:g} s of its trigger ({exc or 'timed out'})"
+            ) from None
+
+    def exited(self, timeout: float) -> int | None:
+        """The latest command's exit code within ``timeout``; None: it was still running."""
+        self._record_exit(timeout)
+        return self._exit_code
+
+    def _next_log(self) -> Path:
+        """``<scenario>.log`` for the first command, ``<scenario>.<n>.log`` after; each
+        holds this run's output alone."""
+        self._started += 1
+        path = self.log_path
+        if self._started > 1:
+            path = path.with_suffix(f".{self._started}.log")
+        path.unlink(missing_ok=True)
+        return path
+
+    def _record_exit(self, timeout: float) -> None:
+        """Once per command: its exit code within ``timeout`` (else it is stopped) and the
+        tail of its output, as a ``sut-output`` transcript event."""
+        process = self._process
+        if process is None or self._recorded:
+            return
+        self._recorded = True
+        self._exit_code = process.wait(timeout)
+        if self._exit_code is None:
+            process.stop()
+        status = (
+            f"exit code {self._exit_code}"
+            if self._exit_code is not None
+            else f"still running after {timeout:g} s"
+        )
+        tail = process.log_tail(2000).strip()
+        self.transcript.event(TransportEvent.SUT_OUTPUT, f"{status}\n{tail}" if tail else status)
+
+    def __enter__(self) -> TriggeredSut:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """How the last command ended (waiting at most ``reply``, unless the run is being
+        interrupted); every command stopped."""
+        try:
+            if exc_type is None:
+                self._record_exit(self.reply)
+        finally:
+            self._processes.close()
 
 
 def sanity(profile: Profile, address: Address, options: RunOptions, when: str) -> None:
@@ -280,13 +368,7 @@ def run_suite(
     started = time.monotonic()
     try:
         with running(profile, options.workdir / profile.name) as address:
-            report.sut = {
-                "name": profile.name,
-                "ae_title": profile.ae_title,
-                "host": address.host,
-                "port": address.port,
-                "profile": profile.path,
-            }
+            report.sut = sut_record(profile, address)
             if profile.sut_role == "acceptor":  # a requestor SUT is started per scenario
                 sanity(profile, address, options, "before the run")
             _Suite(profile, address, options, report, progress).run(list(_groups(relevant)))

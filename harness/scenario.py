@@ -12,7 +12,7 @@ and the field.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,13 @@ class Accept(Step):
 
 
 @dataclass(frozen=True)
+class Trigger(Step):
+    """For a requestor SUT: run its trigger command afresh and accept the new connection
+    (its A-ASSOCIATE request, Evt1 in its Sta1, reaches us as Evt2 in its Sta4, PS3.8
+    Table 9-10); our previous connection, if still open, is closed first."""
+
+
+@dataclass(frozen=True)
 class Release(Step):
     """Send A-RELEASE-RQ, expect A-RELEASE-RP (P-DATA-TF may come first), then close."""
 
@@ -159,6 +166,30 @@ class Scenario:
     def folder(self) -> str:
         """The id without its last component: the scenario's group (JUnit classname)."""
         return self.id.rsplit("/", 1)[0]
+
+    @property
+    def triggers(self) -> bool:
+        """Whether it has ``trigger`` steps: then it is not triggered before its steps."""
+        return any(isinstance(step, Trigger) for step in walk(self.steps))
+
+
+def walk(steps: Iterable[Step]) -> Iterator[Step]:
+    """Every step, with those nested in ``repeat`` and in ``any_of`` alternatives' ``then``."""
+    for step in steps:
+        yield step
+        if isinstance(step, Repeat):
+            yield from walk(step.steps)
+        elif isinstance(step, AnyOf):
+            for alternative in step.alternatives:
+                yield from walk(alternative.then)
+
+
+def _starts_with_trigger(steps: Sequence[Step]) -> bool:
+    """The first step run is a ``trigger`` (also as the first of a ``repeat``)."""
+    first = steps[0]
+    return isinstance(first, Trigger) or (
+        isinstance(first, Repeat) and _starts_with_trigger(first.steps)
+    )
 
 
 # -- templates and values ----------------------------------------------------------------
@@ -202,8 +233,16 @@ def parse_hex(text: str) -> bytes:
 class _Builder:
     """Turns one validated document into :class:`Scenario` steps."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, sut_role: str) -> None:
         self.source = source
+        self.sut_role = sut_role
+
+    def requestor_only(self, node: LocatedDict, key: str, what: str) -> None:
+        """``what`` needs the trigger command of a requestor SUT (PS3.8 9.2)."""
+        if self.sut_role != "requestor":
+            raise self.source.error(
+                node, key, key, f"{what} needs a requestor SUT (sut_role: requestor)"
+            )
 
     def duration(self, node: Mapping[str, Any], key: str, default: Duration) -> Duration:
         value = node.get(key, default)
@@ -249,6 +288,8 @@ class _Builder:
         if "for" in node and what != "silence":
             raise self.source.error(node, "for", "for", "only `silence` lasts `for` a time")
         _check_templates(self.source, node, "where", where)
+        if what == fmt.SUT_EXITED:
+            self.requestor_only(node, "expect", f"expect: {what}")
         return Expect(
             line=line_of(node),
             what=what,
@@ -291,6 +332,9 @@ class _Builder:
             fields = node["accept"].get("set", {})
             _check_templates(self.source, node["accept"], "set", fields)
             return Accept(line=line_of(node), fields=fields)
+        if "trigger" in node:
+            self.requestor_only(node, "trigger", "a trigger step")
+            return Trigger(line=line_of(node))
         if "release" in node:
             return Release(line=line_of(node))
         repeat = node["repeat"]
@@ -307,7 +351,7 @@ def parse_scenario(document: Any, file: str) -> Scenario:
     """Validate a loaded YAML document and build its :class:`Scenario`."""
     source = Source(file)
     Validator(_VALIDATOR_SCHEMA, source).validate(document)
-    builder = _Builder(source)
+    builder = _Builder(source, document["sut_role"])
     scenario = Scenario(
         id=document["id"],
         title=document["title"],
@@ -320,6 +364,13 @@ def parse_scenario(document: Any, file: str) -> Scenario:
         description=document.get("description", ""),
         path=file,
     )
+    if scenario.triggers and not _starts_with_trigger(scenario.steps):
+        raise source.error(
+            document["steps"],
+            0,
+            "steps[0]",
+            "a scenario with trigger steps starts with one: there is no connection before it",
+        )
     from harness.stimuli import check_scenario
 
     check_scenario(scenario, document, source)

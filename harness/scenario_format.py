@@ -27,21 +27,26 @@ DIMSE_NAMES = ("C-ECHO-RQ", "C-ECHO-RSP", "C-STORE-RQ", "C-STORE-RSP", "C-FIND-R
 #: A PDU of a type PS3.8 does not define (Evt19); ``set: {pdu_type: N}`` picks the type.
 UNKNOWN_PDU = "unknown-pdu"
 TRANSPORT_EXPECTATIONS = ("transport-closed", "transport-reset", "silence", "per-state-table")
+#: A requestor SUT's trigger command ends (its exit code in ``where: {exit_code: ...}``).
+SUT_EXITED = "sut-exited"
 TIMER_NAMES = ("reply", "artim", "silence")
 VERDICT_CHOICES = ("passed", "non-strict", "informational", "unsupported", "failed")
-CAPABILITIES = (
-    "checks_called_ae",
-    "checks_calling_ae",
-    "rejects_application_context",
-    "async_ops",
-    "role_selection",
-    "user_identity",
-    "extended_negotiation",
-    "initiates_release",
-    "storage",
-    "association_limit",
-    "sends_c_echo",
-)
+#: What a SUT profile may state about the SUT; a scenario ``requires`` some of them.
+CAPABILITIES: Mapping[str, str] = {
+    "checks_called_ae": "rejects an A-ASSOCIATE-RQ whose called AE title is not its own",
+    "checks_calling_ae": "rejects an A-ASSOCIATE-RQ from a calling AE title it does not know",
+    "rejects_application_context": "rejects an application context name it does not know",
+    "async_ops": "negotiates the asynchronous operations window (53H, PS3.7 D.3.3.3)",
+    "role_selection": "answers SCP/SCU role selection (54H, PS3.7 D.3.3.4)",
+    "user_identity": "handles user identity negotiation (58H/59H, PS3.7 D.3.3.7)",
+    "extended_negotiation": "answers SOP class extended negotiation (56H, PS3.7 D.3.3.5)",
+    "initiates_release": "releases the association itself (A-RELEASE-RQ, PS3.8 7.2)",
+    "storage": "accepts C-STORE as a storage SCP (PS3.4 Annex B)",
+    "association_limit": "limits concurrent associations (A-ASSOCIATE-RJ 2/3/2)",
+    "sends_c_echo": "as requestor, sends one C-ECHO-RQ once associated, then releases "
+    "(PS3.7 9.1.5)",
+    "sends_c_store": "as requestor, sends C-STORE-RQ once associated (PS3.7 9.1.1)",
+}
 
 _DURATION: dict[str, Any] = {
     "description": "seconds, or a named timer of the SUT profile (scaled by --timeout-scale)",
@@ -133,7 +138,15 @@ _EXPECT: dict[str, Any] = {
     "type": "object",
     "required": ["expect"],
     "additionalProperties": False,
-    "properties": {**_EXPECT_BODY, "verdict": {"enum": list(VERDICT_CHOICES)}},
+    "properties": {
+        **_EXPECT_BODY,
+        "expect": {
+            "enum": [*_EXPECT_BODY["expect"]["enum"], SUT_EXITED],
+            "description": f"{SUT_EXITED} (requestor SUT): its trigger command ends `within` "
+            "the time; `where: {exit_code: 0 | nonzero | [codes]}` judges how",
+        },
+        "verdict": {"enum": list(VERDICT_CHOICES)},
+    },
 }
 _ANY_OF: dict[str, Any] = {
     "type": "object",
@@ -183,10 +196,26 @@ _ACCEPT: dict[str, Any] = {
         "accept": {
             "type": "object",
             "description": "requestor SUT: expect its A-ASSOCIATE-RQ, answer with an AC "
-            "accepting every context with its first transfer syntax (`set` changes it: "
-            "pc_results, max_length, async_ops_window, role_selections, extra_items, fields)",
+            "accepting every context with its first transfer syntax, no 53H or 54H (`set` "
+            "changes it: pc_results, max_length, async_ops_window, role_selections, "
+            "extra_items, item_order, fields)",
             "additionalProperties": False,
             "properties": {"set": _SET},
+        }
+    },
+}
+_TRIGGER: dict[str, Any] = {
+    "type": "object",
+    "required": ["trigger"],
+    "additionalProperties": False,
+    "properties": {
+        "trigger": {
+            "type": "object",
+            "description": "requestor SUT: run its trigger command afresh and accept its new "
+            "connection (ours, if open, is closed first); a scenario with trigger steps starts "
+            "with one and is not triggered before its steps",
+            "additionalProperties": False,
+            "properties": {},
         }
     },
 }
@@ -264,6 +293,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                     "transport",
                     "associate",
                     "accept",
+                    "trigger",
                     "release",
                     "repeat",
                 )
@@ -279,6 +309,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "transport": _TRANSPORT,
         "associate": _ASSOCIATE,
         "accept": _ACCEPT,
+        "trigger": _TRIGGER,
         "release": _RELEASE,
         "repeat": _REPEAT,
     },

@@ -40,7 +40,7 @@ from harness.scenario import (
     Step,
     parse_hex,
 )
-from harness.scenario_format import DIMSE_NAMES, UNKNOWN_PDU
+from harness.scenario_format import DIMSE_NAMES, SUT_EXITED, UNKNOWN_PDU
 from harness.yamlsrc import Source
 
 _PDU_LENGTH = struct.Struct(">L")
@@ -62,7 +62,9 @@ _CONTROL_HEADER_AT = 11
 
 #: Shortcut fields of the association PDUs (PS3.7 Annex D.3 negotiation).
 RQ_SHORTCUTS = frozenset(f.name for f in dataclasses.fields(assoc.AssociateRQ))
-_EXTRA_ITEM_FIELDS = frozenset({"extra_items", "extra_user_data", "extra_pc_sub_items"})
+_EXTRA_ITEM_FIELDS = frozenset(
+    {"extra_items", "extra_user_data", "extra_pc_sub_items", "item_order"}
+)
 
 #: Matchable values derived from an A-ASSOCIATE-AC beyond its raw fields.
 AC_DERIVED = frozenset(
@@ -117,8 +119,10 @@ RQ_DERIVED = frozenset(
 )
 #: ``set`` shortcuts of an A-ASSOCIATE-AC answering the SUT's RQ (PS3.7 Annex D.3).
 AC_SHORTCUTS = frozenset(
-    {"pc_results", "max_length", "async_ops_window", "role_selections", "extra_items"}
+    {"pc_results", "max_length", "async_ops_window", "role_selections", "extra_items", "item_order"}
 )
+#: The ``where`` name of ``expect: sut-exited``: the trigger command's exit code.
+EXIT_CODE = "exit_code"
 
 
 @dataclass
@@ -136,6 +140,8 @@ class Context:
     message_id: int = 0
     received_rq: Packet | None = None
     """The SUT's A-ASSOCIATE-RQ, when the SUT is the requestor: the AC answers it."""
+    request_uids: dict[str, str] = field(default_factory=dict)
+    """The Affected SOP Class and Instance UIDs of the SUT's last request."""
 
     def templates(self) -> dict[str, Any]:
         """Values of the ``{...}`` template names (:data:`harness.scenario.TEMPLATE_NAMES`)."""
@@ -161,6 +167,17 @@ class Context:
         if isinstance(value, list):
             return [self.expand(child) for child in value]
         return value
+
+    def answering(self, request: Dataset) -> None:
+        """Remember the SUT's request that our next response answers: its MessageID and
+        Affected SOP Class and Instance UIDs, which a response repeats (PS3.7 9.3.1.2,
+        9.3.5.2)."""
+        self.message_id = int(request.MessageID)
+        self.request_uids = {
+            keyword: str(request[keyword].value)
+            for keyword in ("AffectedSOPClassUID", "AffectedSOPInstanceUID")
+            if keyword in request
+        }
 
     def next_message_id(self) -> int:
         """A fresh DIMSE Message ID (PS3.7 9.3: unique per outstanding request)."""
@@ -291,9 +308,7 @@ def _associate_rq(fields: Mapping[str, Any], context: Context) -> Packet:
     packet = rq.build()
     raw = {k: v for k, v in fields.items() if k not in RQ_SHORTCUTS | _EXTRA_ITEM_FIELDS}
     _set_fields("A-ASSOCIATE-RQ", packet, raw)
-    packet.variable_items = list(packet.variable_items) + _unknown_items(
-        fields.get("extra_items", [])
-    )
+    _arrange_items(packet, fields)
     extra_user_data = _unknown_items(fields.get("extra_user_data", []))
     if extra_user_data:
         user_information = next(
@@ -302,6 +317,16 @@ def _associate_rq(fields: Mapping[str, Any], context: Context) -> Packet:
         user_information.user_data = list(user_information.user_data) + extra_user_data
     _add_pc_sub_items(packet, fields.get("extra_pc_sub_items", {}))
     return packet
+
+
+def _arrange_items(packet: Packet, fields: Mapping[str, Any]) -> None:
+    """``extra_items`` added after the variable items, then ``item_order`` applied: the
+    items by type in the order listed (items of one type keep theirs; types not listed
+    follow). PS3.8 9.3.2 and 9.3.3 fix 10H, then the 20H or 21H items, then 50H: another
+    order is a negative test of how the peer reads the PDU."""
+    items = list(packet.variable_items) + _unknown_items(fields.get("extra_items", []))
+    order = {int(item_type): rank for rank, item_type in enumerate(fields.get("item_order", []))}
+    packet.variable_items = sorted(items, key=lambda item: order.get(item.item_type, len(order)))
 
 
 def _add_pc_sub_items(packet: Packet, extra: Mapping[Any, list[Mapping[str, Any]]]) -> None:
@@ -322,9 +347,10 @@ def _add_pc_sub_items(packet: Packet, extra: Mapping[Any, list[Mapping[str, Any]
 def _associate_ac(fields: Mapping[str, Any], context: Context) -> Packet:
     """An A-ASSOCIATE-AC (PS3.8 9.3.3) answering the SUT's RQ (else the profile's): every
     proposed context accepted with its first transfer syntax unless ``pc_results`` says
-    otherwise, our maximum length; the shortcuts ``max_length``, ``async_ops_window``,
-    ``role_selections``, ``extra_items``; then raw ``set`` fields. The accepted contexts
-    and our maximum length are kept in ``context`` to judge the SUT's P-DATA-TF by."""
+    otherwise, our maximum length, no 53H or 54H answer (PS3.7 D.3.3.3-4 allow leaving
+    them out); the shortcuts ``max_length``, ``async_ops_window``, ``role_selections``;
+    then raw ``set`` fields, ``extra_items`` and ``item_order``. The accepted contexts and
+    our maximum length are kept in ``context`` to judge the SUT's P-DATA-TF by (PS3.8 D.1)."""
     received = context.received_rq
     rq = context.default_rq() if received is None else assoc.AssociateRQ.from_packet(received)
     chosen: dict[int, Any] = {
@@ -358,9 +384,7 @@ def _associate_ac(fields: Mapping[str, Any], context: Context) -> Packet:
     _set_fields(
         "A-ASSOCIATE-AC", packet, {k: v for k, v in fields.items() if k not in AC_SHORTCUTS}
     )
-    packet.variable_items = list(packet.variable_items) + _unknown_items(
-        fields.get("extra_items", [])
-    )
+    _arrange_items(packet, fields)
     return packet
 
 
@@ -382,7 +406,8 @@ def _p_data(fields: Mapping[str, Any], context: Context) -> bytes:
 
 
 def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: int) -> list[bytes]:
-    """A DIMSE message's P-DATA-TF PDUs, fragmented to ``max_length`` (PS3.8 Annex E)."""
+    """A DIMSE message's P-DATA-TF PDUs, fragmented to ``max_length`` (PS3.8 Annex E). A
+    response repeats the UIDs of the request it answers unless ``set`` says otherwise."""
     unknown = set(fields) - set(DIMSE_ELEMENTS) - _DIMSE_OWN
     if unknown:
         allowed = ", ".join(sorted({*DIMSE_ELEMENTS, *_DIMSE_OWN}))
@@ -390,6 +415,8 @@ def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: i
     values: dict[str, Any] = {
         DIMSE_ELEMENTS[k]: v for k, v in fields.items() if k not in _DIMSE_OWN
     }
+    if what.endswith("-RSP"):
+        values = {**context.request_uids, **values}
     sop_class = str(values.setdefault("AffectedSOPClassUID", _DEFAULT_SOP_CLASS[what[:6]]))
     if what.endswith("-RQ"):
         values.setdefault("MessageID", context.next_message_id())
@@ -398,7 +425,7 @@ def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: i
         values.setdefault("Status", dimse.SUCCESS)
     if what in _DATA_SETS:
         values.setdefault("Priority", dimse.PRIORITY_MEDIUM)
-    if what == "C-STORE-RQ":
+    if what.startswith("C-STORE"):
         values.setdefault("AffectedSOPInstanceUID", _STORED_INSTANCE)
     pc_id = int(fields.get("pc_id", context.context_for(sop_class)))
     command = dimse.encode_command(dimse.build_command(what, **values))
@@ -685,6 +712,10 @@ def _resolve_expected(what: str, name: str, expected: Any) -> Any:
         return [_resolve_expected(what, name, choice) for choice in expected]
     if isinstance(expected, dict) and set(expected) == {"not"}:
         return {"not": _resolve_expected(what, name, expected["not"])}
+    if name == EXIT_CODE and isinstance(expected, str):
+        if expected != "nonzero":
+            raise ValueError(f"{expected!r} is not an exit code (a number, or nonzero)")
+        return {"not": 0}
     if name == "pc_results" and isinstance(expected, dict):
         return {
             k: _resolve_expected("A-ASSOCIATE-AC", "result_reason", v) for k, v in expected.items()
@@ -722,6 +753,8 @@ def _where_names(what: str) -> frozenset[str] | None:
     """The names a ``where`` may use for ``what``; None where any name is allowed."""
     if what in DIMSE_NAMES:
         return frozenset({*DIMSE_ELEMENTS, *_DIMSE_OWN})
+    if what == SUT_EXITED:
+        return frozenset({EXIT_CODE})
     if what in pdu.PDU_CLASSES:
         names = {f.name for f in pdu.PDU_CLASSES[what]().fields_desc}
         derived = {"A-ASSOCIATE-AC": AC_DERIVED, "A-ASSOCIATE-RQ": RQ_DERIVED}

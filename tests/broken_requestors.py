@@ -10,14 +10,23 @@ process started by the runner, exactly as a real requestor is.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from broken_peers import IgnoresEvents
 from scapy.packet import Packet
 
 from harness import pdu
+from harness.association import AssociateAC, AssociateRQ
+from harness.framing import MIN_MAX_LENGTH
 from harness.fsm import Event, State, Transition
 from harness.pdu import A_ABORT
-from harness.reference import CloseTransport, Inbound, RequestorProtocol, Send
+from harness.reference import (
+    CloseTransport,
+    Inbound,
+    ReferenceConfig,
+    RequestorProtocol,
+    Send,
+)
 from harness.results import Verdict
 
 FAILED = Verdict.FAILED
@@ -137,11 +146,12 @@ class ClosesOnReleaseCollision(RequestorProtocol):
         super().on_pdu(inbound)
 
 
-class AbortsBackInSta6(RequestorProtocol):
-    """Answers an A-ABORT with an A-ABORT before closing (Sta6, Evt16: AA-3 sends none)."""
+class AbortsBack(RequestorProtocol):
+    """Answers an A-ABORT with an A-ABORT before closing (PS3.8 Table 9-10, Evt16: AA-3
+    from Sta5 to Sta12, AA-2 in Sta13; both close and send nothing)."""
 
     def on_pdu(self, inbound: Inbound) -> None:
-        if (self.state, inbound.event) == (State.STA6, Event.EVT16):
+        if inbound.event is Event.EVT16:
             self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
         super().on_pdu(inbound)
 
@@ -185,53 +195,145 @@ class IgnoresAssociateRqInSta13(IgnoresEvents, RequestorProtocol):
     ignored_events = frozenset({Event.EVT6})
 
 
-class AbortsOnAcReservedFields(RequestorProtocol):
+class RefusesAc(RequestorProtocol):
+    """Aborts (A-ABORT source 0, then close) an A-ASSOCIATE-AC that :meth:`refuses`,
+    instead of taking AE-3 to Sta6 (PS3.8 Table 9-10, Sta5, Evt3).
+
+    The base of the SCUs that object to something an A-ASSOCIATE-AC may lawfully carry
+    or leave out; each overrides :meth:`refuses` alone.
+    """
+
+    def refuses(self, ac: Packet) -> bool:
+        """Whether this A-ASSOCIATE-AC is unacceptable to this SCU."""
+        raise NotImplementedError
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        packet = inbound.packet
+        if (self.state, inbound.event) == (State.STA5, Event.EVT3) and (
+            packet is not None and self.refuses(packet)
+        ):
+            self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
+            self.emit(CloseTransport())
+            return
+        super().on_pdu(inbound)
+
+
+class AbortsOnAcReservedFields(RefusesAc):
     """Aborts an A-ASSOCIATE-AC whose protocol version is not 0001H (PS3.8 Table 9-17:
     only bit 0 is tested, reserved fields are not)."""
 
-    def on_pdu(self, inbound: Inbound) -> None:
-        packet = inbound.packet
-        if (self.state, inbound.event) == (State.STA5, Event.EVT3) and (
-            packet is not None and packet.protocol_version != 1
-        ):
-            self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
-            self.emit(CloseTransport())
-            return
-        super().on_pdu(inbound)
+    def refuses(self, ac: Packet) -> bool:
+        return bool(ac.protocol_version != 1)
 
 
-class AbortsOnUnknownAcItem(RequestorProtocol):
+class AbortsOnUnknownAcItem(RefusesAc):
     """Aborts an A-ASSOCIATE-AC carrying an item of an unknown type (PS3.8 9.3.1: ignored)."""
 
-    def on_pdu(self, inbound: Inbound) -> None:
-        packet = inbound.packet
-        if (self.state, inbound.event) == (State.STA5, Event.EVT3) and (
-            packet is not None
-            and any(isinstance(item, pdu.UnknownItem) for item in packet.variable_items)
-        ):
-            self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
-            self.emit(CloseTransport())
-            return
-        super().on_pdu(inbound)
+    def refuses(self, ac: Packet) -> bool:
+        return any(isinstance(item, pdu.UnknownItem) for item in ac.variable_items)
 
 
-class AbortsOnRejectedContext(RequestorProtocol):
+class AbortsOnRejectedContext(RefusesAc):
     """Aborts an A-ASSOCIATE-AC that rejects any of its contexts, though the ones it needs
     are accepted (PS3.7 D.3.3.1: the association goes on with the accepted contexts)."""
 
-    def on_pdu(self, inbound: Inbound) -> None:
-        packet = inbound.packet
-        if (self.state, inbound.event) == (State.STA5, Event.EVT3) and (
-            packet is not None
-            and any(
-                isinstance(item, pdu.PresentationContextACItem) and item.result_reason != 0
-                for item in packet.variable_items
-            )
-        ):
-            self.emit(Send(bytes(A_ABORT(source=0, reason=0))))
-            self.emit(CloseTransport())
-            return
-        super().on_pdu(inbound)
+    def refuses(self, ac: Packet) -> bool:
+        return any(
+            isinstance(item, pdu.PresentationContextACItem) and item.result_reason != 0
+            for item in ac.variable_items
+        )
+
+
+class RequiresAsyncWindow(RefusesAc):
+    """Aborts an A-ASSOCIATE-AC without an asynchronous operations window (PS3.7 D.3.3.3:
+    none means the default window, 1/1)."""
+
+    def refuses(self, ac: Packet) -> bool:
+        return AssociateAC.from_packet(ac).async_ops_window is None
+
+
+class RequiresRoleSelection(RefusesAc):
+    """Aborts an A-ASSOCIATE-AC without SCP/SCU role selection (PS3.7 D.3.3.4: none means
+    the default roles, the requestor as SCU)."""
+
+    def refuses(self, ac: Packet) -> bool:
+        return not AssociateAC.from_packet(ac).role_selections
+
+
+class ShortAcseTimeout(RequestorProtocol):
+    """Gives up after 1 s without a PDU (its ACSE and DIMSE timeout, PS3.8 9.1.4 note 2),
+    far below the usual 30 s: a slow A-ASSOCIATE-AC makes it abort (Evt15, AA-1)."""
+
+    def __init__(self, config: ReferenceConfig, rq: AssociateRQ) -> None:
+        super().__init__(replace(config, idle_timeout=1.0), rq)
+
+
+class NeverTimesOut(RequestorProtocol):
+    """Waits for an answer for ever: no ACSE or DIMSE timeout ends an association whose
+    acceptor went silent (PS3.8 9.1.4 note 2: a local A-ABORT, Evt15, AA-1)."""
+
+    def on_timeout(self) -> None:
+        return
+
+
+class EchoOnLastContext(RequestorProtocol):
+    """Sends every request on its last proposed presentation context, whatever the
+    A-ASSOCIATE-AC said of it (PS3.8 Table 9-23, PS3.7 D.3.3.1: only on an accepted
+    context of the request's abstract syntax)."""
+
+    def context_for(self, abstract_syntax: str) -> tuple[int, str]:
+        last = self.rq.presentation_contexts[-1]
+        return last.id, last.transfer_syntaxes[0]
+
+
+class IgnoresMaxLength(RequestorProtocol):
+    """Sends P-DATA-TF PDUs of any length, whatever Maximum Length Received the
+    A-ASSOCIATE-AC stated (PS3.8 D.1: a bound on every P-DATA-TF it sends)."""
+
+    def establish(self, rq: AssociateRQ, ac: AssociateAC) -> None:
+        super().establish(rq, ac)
+        self.peer_max_length = 0
+
+
+class ZeroMaxLengthAsLimit(RequestorProtocol):
+    """Reads a Maximum Length Received of 0 as a limit no PDV fits in, not as "no maximum"
+    (PS3.8 D.1): it cannot send its request and aborts (Evt15, AA-1)."""
+
+    def establish(self, rq: AssociateRQ, ac: AssociateAC) -> None:
+        super().establish(rq, ac)
+        if self.peer_max_length == 0:
+            self.peer_max_length = MIN_MAX_LENGTH - 1
+
+
+ACCEPTING: frozenset[str] = frozenset(
+    {
+        "requestor/abort/abort-in-sta6",
+        "requestor/abort/abort-in-sta7",
+        "requestor/abort/provider-abort-in-sta6",
+        "requestor/dimse/echo-on-accepted-context",
+        "requestor/negotiation/ac-context-rejected",
+        "requestor/negotiation/ac-delayed",
+        "requestor/negotiation/ac-max-length-small",
+        "requestor/negotiation/ac-max-length-zero",
+        "requestor/negotiation/ac-reserved-garbage",
+        "requestor/negotiation/ac-unknown-items",
+        "requestor/negotiation/ac-without-async-window",
+        "requestor/negotiation/ac-without-role-selection",
+        "requestor/release/collision",
+        "requestor/release/echo-and-release",
+        "requestor/release/p-data-while-releasing",
+        "requestor/release/release-rq-in-sta6",
+        "requestor/state-table/sta13-after-abort",
+        "requestor/state-table/sta6-associate-ac",
+        "requestor/state-table/sta6-associate-rj",
+        "requestor/state-table/sta6-associate-rq",
+        "requestor/state-table/sta6-release-rp",
+        "requestor/state-table/sta6-unknown-pdu",
+        "requestor/timeouts/no-echo-response",
+    }
+)
+"""The scenarios whose A-ASSOCIATE-AC has neither 53H nor 54H (all that send one): an SCU
+that requires either fails them all, as it would fail every such acceptor."""
 
 
 BREAKS: Mapping[type[RequestorProtocol], Mapping[str, Verdict]] = {
@@ -260,7 +362,12 @@ BREAKS: Mapping[type[RequestorProtocol], Mapping[str, Verdict]] = {
         "requestor/release/p-data-while-releasing": FAILED,
     },
     ClosesOnReleaseCollision: {"requestor/release/collision": FAILED},
-    AbortsBackInSta6: {"requestor/abort/abort-in-sta6": FAILED},
+    AbortsBack: {
+        "requestor/abort/abort-in-sta5": FAILED,
+        "requestor/abort/abort-in-sta6": FAILED,
+        "requestor/abort/provider-abort-in-sta6": FAILED,
+        "requestor/abort/abort-in-sta7": FAILED,
+    },
     UserSourceForUnknownPdu: {"requestor/state-table/sta6-unknown-pdu": FAILED},
     IgnoresOtherPdusInSta5: {
         "requestor/state-table/sta5-associate-rq": FAILED,
@@ -278,5 +385,15 @@ BREAKS: Mapping[type[RequestorProtocol], Mapping[str, Verdict]] = {
     IgnoresAssociateRqInSta13: {"requestor/state-table/sta13-after-abort": FAILED},
     AbortsOnAcReservedFields: {"requestor/negotiation/ac-reserved-garbage": FAILED},
     AbortsOnUnknownAcItem: {"requestor/negotiation/ac-unknown-items": FAILED},
-    AbortsOnRejectedContext: {"requestor/negotiation/ac-context-rejected": FAILED},
+    AbortsOnRejectedContext: {
+        "requestor/negotiation/ac-context-rejected": FAILED,
+        "requestor/dimse/echo-on-accepted-context": FAILED,
+    },
+    RequiresAsyncWindow: dict.fromkeys(ACCEPTING, FAILED),
+    RequiresRoleSelection: dict.fromkeys(ACCEPTING, FAILED),
+    ShortAcseTimeout: {"requestor/negotiation/ac-delayed": Verdict.NON_STRICT},
+    NeverTimesOut: {"requestor/timeouts/no-echo-response": FAILED},
+    EchoOnLastContext: {"requestor/dimse/echo-on-accepted-context": FAILED},
+    IgnoresMaxLength: {"requestor/negotiation/ac-max-length-small": FAILED},
+    ZeroMaxLengthAsLimit: {"requestor/negotiation/ac-max-length-zero": FAILED},
 }

@@ -18,10 +18,12 @@ import pytest
 from lxml import etree
 
 from harness import __version__
+from harness.profile import Address, load_profile
 from harness.reports import write_atomically
 from harness.reports.junit import junit_xml, write_junit
-from harness.reports.run import RunReport, write_json
+from harness.reports.run import RunReport, sut_record, write_json
 from harness.results import ScenarioResult, Verdict, summarize
+from harness.scenario import Scenario
 from harness.transcript import Direction, Transcript, TransportEvent
 
 JUNIT_XSD = Path(__file__).parent / "data" / "junit.xsd"
@@ -146,6 +148,51 @@ def test_json_has_exactly_the_contract_keys_in_order(json_report: dict[str, Any]
     assert json_report["duration_s"] == 2.0
     assert json_report["coverage"] == {"cells_exercised": 2}
     assert json_report["interrupted"] is False
+
+
+def test_the_sut_block_says_where_an_acceptor_listens() -> None:
+    profile = load_profile("builtin")
+
+    assert sut_record(profile, Address("127.0.0.1", 11112)) == {
+        "name": "builtin",
+        "role": "acceptor",
+        "ae_title": profile.ae_title,
+        "host": "127.0.0.1",
+        "port": 11112,
+        "profile": profile.path,
+    }
+
+
+def test_the_sut_block_of_a_requestor_shows_its_trigger_command_not_a_port() -> None:
+    """Each scenario listens on its own port: the command is shown with its templates."""
+    profile = load_profile("builtin-scu")
+
+    record = sut_record(profile, Address("127.0.0.1", 0))
+
+    assert record == {
+        "name": "builtin-scu",
+        "role": "requestor",
+        "ae_title": "HARNESS-SCU",
+        "trigger": list(profile.trigger),
+        "called_ae_title": "DICOM-HARNESS",
+        "profile": profile.path,
+    }
+    assert "{port}" in record["trigger"]
+
+
+def test_a_requestor_run_writes_that_sut_block(
+    run_requestor_suite: Callable[..., RunReport],
+    requestor_suite: list[Scenario],
+    tmp_path: Path,
+) -> None:
+    profile = load_profile("builtin-scu")
+    report = run_requestor_suite(profile, requestor_suite[:1])
+    path = tmp_path / "report.json"
+
+    write_json(report, str(path))
+
+    written = json.loads(path.read_text(encoding="utf-8"))["sut"]
+    assert written == sut_record(profile, Address("127.0.0.1", 0))
 
 
 def test_json_results_carry_the_contract_keys(json_report: dict[str, Any]) -> None:

@@ -82,10 +82,13 @@ class ReferenceConfig:
             user_identities=self.user_identities,
         )
 
-    def associate_rq(self, called_ae_title: str) -> AssociateRQ:
+    def associate_rq(
+        self, called_ae_title: str, async_ops_window: tuple[int, int] | None = None
+    ) -> AssociateRQ:
         """The RQ it sends as requestor: one context per abstract syntax (IDs 1, 3, 5...),
-        each with every transfer syntax; no asynchronous window, role selection or user
-        identity (it invokes one operation at a time, as SCU)."""
+        each with every transfer syntax; no role selection or user identity (it is the
+        SCU), and a 53H (PS3.7 D.3.3.3) only when an ``async_ops_window`` (invoked,
+        performed) is given: without one it invokes one operation at a time."""
         return AssociateRQ(
             called_ae_title=called_ae_title,
             calling_ae_title=self.ae_title,
@@ -96,6 +99,7 @@ class ReferenceConfig:
             max_length=self.max_length,
             implementation_class_uid=self.implementation_class_uid,
             implementation_version_name=self.implementation_version_name,
+            async_ops_window=async_ops_window,
         )
 
 

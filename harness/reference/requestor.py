@@ -31,7 +31,8 @@ class RequestorProtocol(ULProtocol):
     """The association-requestor: sends ``rq``, then requests, then releases.
 
     After the answer, ``ac`` or ``rejection`` is set; ``responses`` maps each
-    MessageIDBeingRespondedTo to the response received.
+    MessageIDBeingRespondedTo to the response received. ``may_invoke`` says whether
+    another request may be sent before a response comes (PS3.7 D.3.3.3).
     """
 
     role: ClassVar[Role] = Role.REQUESTOR
@@ -43,6 +44,7 @@ class RequestorProtocol(ULProtocol):
         self.ac: AssociateAC | None = None
         self.rejection: Rejection | None = None
         self.responses: dict[int, Message] = {}
+        self._invoked: set[int] = set()
         self._message_id = 0
         self._handlers["AE-3"] = self._on_associate_ac
         self._handlers["AE-4"] = self._on_associate_rj
@@ -75,6 +77,28 @@ class RequestorProtocol(ULProtocol):
         command = c_store_rq(message_id, sop_class, str(data_set.SOPInstanceUID))
         self.send_message(pc_id, command, encode_data_set(data_set, transfer_syntax))
         return message_id, self._flush()
+
+    @property
+    def max_outstanding(self) -> int:
+        """How many requests may be outstanding at once (PS3.7 D.3.3.3): the maximum
+        number of operations invoked that both the RQ and the AC state (the smaller, 0 =
+        unlimited); 1 when either has no 53H (synchronous operation, the default)."""
+        if self.ac is None or self.ac.async_ops_window is None or self.rq.async_ops_window is None:
+            return 1
+        limits = [n for n in (self.rq.async_ops_window[0], self.ac.async_ops_window[0]) if n]
+        return min(limits, default=0)
+
+    @property
+    def outstanding(self) -> int:
+        """Requests sent whose response has not come."""
+        return len(self._invoked - self.responses.keys())
+
+    @property
+    def may_invoke(self) -> bool:
+        """Whether another request may be sent now: fewer than ``max_outstanding`` (0 =
+        unlimited) are outstanding."""
+        limit = self.max_outstanding
+        return limit == 0 or self.outstanding < limit
 
     def context_for(self, abstract_syntax: str) -> tuple[int, str]:
         """The first accepted (PC-ID, transfer syntax) for ``abstract_syntax``."""
@@ -118,5 +142,8 @@ class RequestorProtocol(ULProtocol):
         self._step(Event.EVT4)
 
     def _next_message_id(self) -> int:
+        """A new MessageID (PS3.7 9.1.1.1: unique among this requestor's requests), now
+        outstanding."""
         self._message_id += 1
+        self._invoked.add(self._message_id)
         return self._message_id

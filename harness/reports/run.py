@@ -8,8 +8,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness import __version__
+from harness.profile import Address, Profile
 from harness.reports import write_atomically
 from harness.results import ScenarioResult, summarize
+
+
+def sut_record(profile: Profile, address: Address) -> dict[str, Any]:
+    """The report's ``sut`` block: the profile and the SUT's role; where an acceptor
+    listens, or the command (templates unfilled: each scenario has its own port) that
+    makes a requestor connect to us, and the AE title it must call (PS3.8 7.1.1.3)."""
+    record: dict[str, Any] = {
+        "name": profile.name,
+        "role": profile.sut_role,
+        "ae_title": profile.ae_title,
+    }
+    if profile.sut_role == "requestor":
+        record["trigger"] = list(profile.trigger)
+        record["called_ae_title"] = profile.harness_ae_title
+    else:
+        record.update(host=address.host, port=address.port)
+    record["profile"] = profile.path
+    return record
 
 
 @dataclass
