@@ -198,7 +198,8 @@ _ACCEPT: dict[str, Any] = {
             "description": "requestor SUT: expect its A-ASSOCIATE-RQ, answer with an AC "
             "accepting every context with its first transfer syntax, no 53H or 54H (`set` "
             "changes it: pc_results, max_length, async_ops_window, role_selections, "
-            "extra_items, item_order, fields)",
+            "implementation_class_uid, implementation_version_name, extra_items, "
+            "item_order, fields)",
             "additionalProperties": False,
             "properties": {"set": _SET},
         }

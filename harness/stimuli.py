@@ -119,8 +119,19 @@ RQ_DERIVED = frozenset(
 )
 #: ``set`` shortcuts of an A-ASSOCIATE-AC answering the SUT's RQ (PS3.7 Annex D.3).
 AC_SHORTCUTS = frozenset(
-    {"pc_results", "max_length", "async_ops_window", "role_selections", "extra_items", "item_order"}
+    {
+        "pc_results",
+        "max_length",
+        "async_ops_window",
+        "role_selections",
+        "implementation_class_uid",
+        "implementation_version_name",
+        "extra_items",
+        "item_order",
+    }
 )
+#: The AC shortcuts that set a value of :class:`harness.association.AssociateAC`.
+_AC_VALUES = AC_SHORTCUTS - _EXTRA_ITEM_FIELDS - {"pc_results"}
 #: The ``where`` name of ``expect: sut-exited``: the trigger command's exit code.
 EXIT_CODE = "exit_code"
 
@@ -142,6 +153,9 @@ class Context:
     """The SUT's A-ASSOCIATE-RQ, when the SUT is the requestor: the AC answers it."""
     request_uids: dict[str, str] = field(default_factory=dict)
     """The Affected SOP Class and Instance UIDs of the SUT's last request."""
+    unanswered: tuple[tuple[int, dict[str, str]], ...] = ()
+    """The SUT's requests that no response of ours answered yet, oldest first: the
+    MessageID of each and its UIDs."""
 
     def templates(self) -> dict[str, Any]:
         """Values of the ``{...}`` template names (:data:`harness.scenario.TEMPLATE_NAMES`)."""
@@ -169,15 +183,26 @@ class Context:
         return value
 
     def answering(self, request: Dataset) -> None:
-        """Remember the SUT's request that our next response answers: its MessageID and
-        Affected SOP Class and Instance UIDs, which a response repeats (PS3.7 9.3.1.2,
-        9.3.5.2)."""
+        """Remember a request of the SUT, which one of our responses will answer: its
+        MessageID and Affected SOP Class and Instance UIDs, which a response repeats
+        (PS3.7 9.3.1.2, 9.3.5.2)."""
         self.message_id = int(request.MessageID)
         self.request_uids = {
             keyword: str(request[keyword].value)
             for keyword in ("AffectedSOPClassUID", "AffectedSOPInstanceUID")
             if keyword in request
         }
+        self.unanswered = (*self.unanswered, (self.message_id, self.request_uids))
+
+    def answer(self, message_id: int | None) -> tuple[int, dict[str, str]]:
+        """The MessageID and UIDs of the request a response answers, which is no longer
+        unanswered: the one ``message_id`` names, else the oldest unanswered one (served
+        in order when several are outstanding, PS3.7 D.3.3.3), else the last one."""
+        if message_id is None:
+            message_id = self.unanswered[0][0] if self.unanswered else self.message_id
+        uids = next((u for id_, u in self.unanswered if id_ == message_id), self.request_uids)
+        self.unanswered = tuple(r for r in self.unanswered if r[0] != message_id)
+        return message_id, uids
 
     def next_message_id(self) -> int:
         """A fresh DIMSE Message ID (PS3.7 9.3: unique per outstanding request)."""
@@ -348,8 +373,10 @@ def _associate_ac(fields: Mapping[str, Any], context: Context) -> Packet:
     """An A-ASSOCIATE-AC (PS3.8 9.3.3) answering the SUT's RQ (else the profile's): every
     proposed context accepted with its first transfer syntax unless ``pc_results`` says
     otherwise, our maximum length, no 53H or 54H answer (PS3.7 D.3.3.3-4 allow leaving
-    them out); the shortcuts ``max_length``, ``async_ops_window``, ``role_selections``;
-    then raw ``set`` fields, ``extra_items`` and ``item_order``. The accepted contexts and
+    them out), the harness's implementation class UID and version name (PS3.7 D.3.3.2);
+    the shortcuts ``max_length``, ``async_ops_window``, ``role_selections``,
+    ``implementation_class_uid``, ``implementation_version_name`` (None: no 55H); then
+    raw ``set`` fields, ``extra_items`` and ``item_order``. The accepted contexts and
     our maximum length are kept in ``context`` to judge the SUT's P-DATA-TF by (PS3.8 D.1)."""
     received = context.received_rq
     rq = context.default_rq() if received is None else assoc.AssociateRQ.from_packet(received)
@@ -361,11 +388,7 @@ def _associate_ac(fields: Mapping[str, Any], context: Context) -> Packet:
         assoc.PresentationContextResult(pc.id, int(chosen.get(pc.id, 0)), pc.transfer_syntaxes[0])
         for pc in rq.presentation_contexts
     )
-    shortcuts = {
-        k: _rq_shortcut(k, v)
-        for k, v in fields.items()
-        if k in ("max_length", "async_ops_window", "role_selections")
-    }
+    shortcuts = {k: _rq_shortcut(k, v) for k, v in fields.items() if k in _AC_VALUES}
     ac = assoc.AssociateAC(
         called_ae_title=rq.called_ae_title,
         calling_ae_title=rq.calling_ae_title,
@@ -407,7 +430,9 @@ def _p_data(fields: Mapping[str, Any], context: Context) -> bytes:
 
 def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: int) -> list[bytes]:
     """A DIMSE message's P-DATA-TF PDUs, fragmented to ``max_length`` (PS3.8 Annex E). A
-    response repeats the UIDs of the request it answers unless ``set`` says otherwise."""
+    response answers the SUT's oldest unanswered request (or the one
+    ``message_id_being_responded_to`` names) and repeats its UIDs unless ``set`` says
+    otherwise."""
     unknown = set(fields) - set(DIMSE_ELEMENTS) - _DIMSE_OWN
     if unknown:
         allowed = ", ".join(sorted({*DIMSE_ELEMENTS, *_DIMSE_OWN}))
@@ -416,13 +441,13 @@ def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: i
         DIMSE_ELEMENTS[k]: v for k, v in fields.items() if k not in _DIMSE_OWN
     }
     if what.endswith("-RSP"):
-        values = {**context.request_uids, **values}
+        named = values.get("MessageIDBeingRespondedTo")
+        message_id, uids = context.answer(None if named is None else int(named))
+        values = {**uids, "MessageIDBeingRespondedTo": message_id, **values}
+        values.setdefault("Status", dimse.SUCCESS)
     sop_class = str(values.setdefault("AffectedSOPClassUID", _DEFAULT_SOP_CLASS[what[:6]]))
     if what.endswith("-RQ"):
         values.setdefault("MessageID", context.next_message_id())
-    else:
-        values.setdefault("MessageIDBeingRespondedTo", context.message_id)
-        values.setdefault("Status", dimse.SUCCESS)
     if what in _DATA_SETS:
         values.setdefault("Priority", dimse.PRIORITY_MEDIUM)
     if what.startswith("C-STORE"):

@@ -1,14 +1,16 @@
 """Deliberately broken built-in SCUs: the reference requestor with one behaviour altered.
 
 Each class overrides exactly one decision of :class:`harness.reference.RequestorProtocol`
-and is listed in :data:`BREAKS` with the verdict each requestor scenario must then get.
-The trigger command selects one with ``python -m harness.reference --protocol
+and is listed in :data:`BREAKS`, under the built-in SCU profile whose trigger command it
+replaces the protocol of, with the verdict each requestor scenario must then get. The
+trigger command selects one with ``python -m harness.reference --protocol
 broken_requestors:ClassName`` (tests/ on PYTHONPATH), so the SUT stays a separate
 process started by the runner, exactly as a real requestor is.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -23,6 +25,8 @@ from harness.pdu import A_ABORT
 from harness.reference import (
     CloseTransport,
     Inbound,
+    NoContextError,
+    Output,
     ReferenceConfig,
     RequestorProtocol,
     Send,
@@ -260,6 +264,27 @@ class RequiresRoleSelection(RefusesAc):
         return not AssociateAC.from_packet(ac).role_selections
 
 
+class RefusesForeignImplementation(RefusesAc):
+    """Aborts an A-ASSOCIATE-AC whose Implementation Class UID is not its own (PS3.7
+    D.3.3.2: the UID names the acceptor's implementation, whatever it is)."""
+
+    def refuses(self, ac: Packet) -> bool:
+        return AssociateAC.from_packet(ac).implementation_class_uid != (
+            self.rq.implementation_class_uid
+        )
+
+
+class WaitsOnAClosedTransport(RequestorProtocol):
+    """Does not notice the transport closing while it waits for the A-ASSOCIATE-AC (Sta5,
+    Evt17: AA-4, the attempt is over at once): it waits out its idle timeout first (5 s
+    with the builtin-scu profile, longer than the 2 s the tests wait for its exit)."""
+
+    def transport_closed(self) -> list[Output]:
+        if self.state is State.STA5:
+            time.sleep(self.config.idle_timeout)
+        return super().transport_closed()
+
+
 class ShortAcseTimeout(RequestorProtocol):
     """Gives up after 1 s without a PDU (its ACSE and DIMSE timeout, PS3.8 9.1.4 note 2),
     far below the usual 30 s: a slow A-ASSOCIATE-AC makes it abort (Evt15, AA-1)."""
@@ -284,6 +309,43 @@ class EchoOnLastContext(RequestorProtocol):
     def context_for(self, abstract_syntax: str) -> tuple[int, str]:
         last = self.rq.presentation_contexts[-1]
         return last.id, last.transfer_syntaxes[0]
+
+
+class EchoOnRejectedContext(RequestorProtocol):
+    """Sends a request whose context the A-ASSOCIATE-AC rejected all the same, on the
+    context it proposed for the request's SOP class (PS3.8 Table 9-23, PS3.7 D.3.3.1:
+    only on an accepted context)."""
+
+    def context_for(self, abstract_syntax: str) -> tuple[int, str]:
+        try:
+            return super().context_for(abstract_syntax)
+        except NoContextError:
+            proposed = next(
+                pc for pc in self.rq.presentation_contexts if pc.abstract_syntax == abstract_syntax
+            )
+            return proposed.id, proposed.transfer_syntaxes[0]
+
+
+class IgnoresGrantedWindow(RequestorProtocol):
+    """Keeps as many requests outstanding as it proposed in its 53H, ignoring the smaller
+    number of operations invoked the A-ASSOCIATE-AC granted (PS3.7 D.3.3.3)."""
+
+    @property
+    def max_outstanding(self) -> int:
+        granted = self.ac is not None and self.ac.async_ops_window is not None
+        proposed = self.rq.async_ops_window
+        return proposed[0] if granted and proposed else super().max_outstanding
+
+
+class PipelinesWithoutWindow(RequestorProtocol):
+    """Keeps as many requests outstanding as it proposed in its 53H when the
+    A-ASSOCIATE-AC has no 53H (PS3.7 D.3.3.3: then the default window, one, applies)."""
+
+    @property
+    def max_outstanding(self) -> int:
+        ungranted = self.ac is not None and self.ac.async_ops_window is None
+        proposed = self.rq.async_ops_window
+        return proposed[0] if ungranted and proposed else super().max_outstanding
 
 
 class IgnoresMaxLength(RequestorProtocol):
@@ -313,12 +375,15 @@ ACCEPTING: frozenset[str] = frozenset(
         "requestor/dimse/echo-on-accepted-context",
         "requestor/negotiation/ac-context-rejected",
         "requestor/negotiation/ac-delayed",
+        "requestor/negotiation/ac-foreign-implementation",
+        "requestor/negotiation/ac-items-reordered",
         "requestor/negotiation/ac-max-length-small",
         "requestor/negotiation/ac-max-length-zero",
         "requestor/negotiation/ac-reserved-garbage",
         "requestor/negotiation/ac-unknown-items",
         "requestor/negotiation/ac-without-async-window",
         "requestor/negotiation/ac-without-role-selection",
+        "requestor/reject/transient-then-accepted",
         "requestor/release/collision",
         "requestor/release/echo-and-release",
         "requestor/release/p-data-while-releasing",
@@ -332,68 +397,92 @@ ACCEPTING: frozenset[str] = frozenset(
         "requestor/timeouts/no-echo-response",
     }
 )
-"""The scenarios whose A-ASSOCIATE-AC has neither 53H nor 54H (all that send one): an SCU
-that requires either fails them all, as it would fail every such acceptor."""
+"""The scenarios whose A-ASSOCIATE-AC has neither 53H nor 54H (all that send one and that
+the builtin-scu profile runs): an SCU that requires either, and so aborts (source 0) such
+an AC, fails them all, as it would fail every such acceptor. Left out:
+negotiation/ac-rejects-verification, where a user A-ABORT after that AC passes (the SUT
+has nothing left to do), and the async/ scenarios, which need builtin-scu-async."""
 
 
-BREAKS: Mapping[type[RequestorProtocol], Mapping[str, Verdict]] = {
-    EvenPcId: {"requestor/association/rq-presentation-contexts": FAILED},
-    ReservedBytesSet: {"requestor/association/rq-fixed-fields": FAILED},
-    NoMaximumLength: {"requestor/association/rq-user-information": FAILED},
-    UserInformationFirst: {"requestor/association/rq-items-order": FAILED},
-    PaddedImplementationUid: {"requestor/association/rq-uids": FAILED},
-    StaysAfterReject: {
-        "requestor/reject/permanent-called-ae": FAILED,
-        "requestor/reject/transient-provider": FAILED,
-        "requestor/reject/permanent-no-reason": FAILED,
-        "requestor/reject/permanent-application-context": FAILED,
-        "requestor/reject/permanent-calling-ae": FAILED,
-        "requestor/reject/permanent-reserved-reason": FAILED,
-        "requestor/reject/permanent-acse-no-reason": FAILED,
-        "requestor/reject/permanent-protocol-version": FAILED,
-        "requestor/reject/transient-temporary-congestion": FAILED,
+BREAKS: Mapping[str, Mapping[type[RequestorProtocol], Mapping[str, Verdict]]] = {
+    "builtin-scu": {
+        EvenPcId: {"requestor/association/rq-presentation-contexts": FAILED},
+        ReservedBytesSet: {"requestor/association/rq-fixed-fields": FAILED},
+        NoMaximumLength: {"requestor/association/rq-user-information": FAILED},
+        UserInformationFirst: {"requestor/association/rq-items-order": FAILED},
+        PaddedImplementationUid: {"requestor/association/rq-uids": FAILED},
+        StaysAfterReject: {
+            "requestor/reject/permanent-called-ae": FAILED,
+            "requestor/reject/transient-provider": FAILED,
+            "requestor/reject/permanent-no-reason": FAILED,
+            "requestor/reject/permanent-application-context": FAILED,
+            "requestor/reject/permanent-calling-ae": FAILED,
+            "requestor/reject/permanent-reserved-reason": FAILED,
+            "requestor/reject/permanent-acse-no-reason": FAILED,
+            "requestor/reject/permanent-protocol-version": FAILED,
+            "requestor/reject/transient-temporary-congestion": FAILED,
+            "requestor/reject/transient-then-accepted": FAILED,
+        },
+        IgnoresPDataInSta5: {"requestor/state-table/sta5-p-data": FAILED},
+        IgnoresReleaseRqInSta5: {"requestor/state-table/sta5-release-rq": FAILED},
+        StaysAfterAbortInSta5: {"requestor/abort/abort-in-sta5": FAILED},
+        AbortsOnPDataInSta7: {"requestor/release/p-data-while-releasing": FAILED},
+        StaysAfterReleaseRp: {
+            "requestor/release/echo-and-release": FAILED,
+            "requestor/release/p-data-while-releasing": FAILED,
+            "requestor/reject/transient-then-accepted": FAILED,
+            "requestor/negotiation/ac-rejects-verification": FAILED,
+        },
+        ClosesOnReleaseCollision: {"requestor/release/collision": FAILED},
+        AbortsBack: {
+            "requestor/abort/abort-in-sta5": FAILED,
+            "requestor/abort/abort-in-sta6": FAILED,
+            "requestor/abort/provider-abort-in-sta6": FAILED,
+            "requestor/abort/abort-in-sta7": FAILED,
+        },
+        UserSourceForUnknownPdu: {"requestor/state-table/sta6-unknown-pdu": FAILED},
+        IgnoresOtherPdusInSta5: {
+            "requestor/state-table/sta5-associate-rq": FAILED,
+            "requestor/state-table/sta5-release-rp": FAILED,
+            "requestor/state-table/sta5-unknown-pdu": FAILED,
+            "requestor/negotiation/ac-items-reordered": FAILED,
+        },
+        IgnoresAssociationPdusInSta6: {
+            "requestor/state-table/sta6-associate-ac": FAILED,
+            "requestor/state-table/sta6-associate-rj": FAILED,
+            "requestor/state-table/sta6-associate-rq": FAILED,
+            "requestor/state-table/sta6-release-rp": FAILED,
+            "requestor/state-table/sta13-after-abort": FAILED,
+        },
+        IgnoresReleaseRqInSta6: {"requestor/release/release-rq-in-sta6": FAILED},
+        IgnoresAssociateRqInSta13: {"requestor/state-table/sta13-after-abort": FAILED},
+        AbortsOnAcReservedFields: {"requestor/negotiation/ac-reserved-garbage": FAILED},
+        AbortsOnUnknownAcItem: {"requestor/negotiation/ac-unknown-items": FAILED},
+        AbortsOnRejectedContext: {
+            "requestor/negotiation/ac-context-rejected": FAILED,
+            "requestor/dimse/echo-on-accepted-context": FAILED,
+        },
+        RequiresAsyncWindow: dict.fromkeys(ACCEPTING, FAILED),
+        RequiresRoleSelection: dict.fromkeys(ACCEPTING, FAILED),
+        RefusesForeignImplementation: {"requestor/negotiation/ac-foreign-implementation": FAILED},
+        WaitsOnAClosedTransport: {
+            "requestor/transport/reset-mid-ac": FAILED,
+            "requestor/abort/close-without-answer": FAILED,
+        },
+        ShortAcseTimeout: {"requestor/negotiation/ac-delayed": Verdict.NON_STRICT},
+        NeverTimesOut: {"requestor/timeouts/no-echo-response": FAILED},
+        EchoOnLastContext: {
+            "requestor/dimse/echo-on-accepted-context": FAILED,
+            "requestor/negotiation/ac-rejects-verification": FAILED,
+        },
+        EchoOnRejectedContext: {"requestor/negotiation/ac-rejects-verification": FAILED},
+        IgnoresMaxLength: {"requestor/negotiation/ac-max-length-small": FAILED},
+        ZeroMaxLengthAsLimit: {"requestor/negotiation/ac-max-length-zero": FAILED},
     },
-    IgnoresPDataInSta5: {"requestor/state-table/sta5-p-data": FAILED},
-    IgnoresReleaseRqInSta5: {"requestor/state-table/sta5-release-rq": FAILED},
-    StaysAfterAbortInSta5: {"requestor/abort/abort-in-sta5": FAILED},
-    AbortsOnPDataInSta7: {"requestor/release/p-data-while-releasing": FAILED},
-    StaysAfterReleaseRp: {
-        "requestor/release/echo-and-release": FAILED,
-        "requestor/release/p-data-while-releasing": FAILED,
+    "builtin-scu-async": {
+        IgnoresGrantedWindow: {"requestor/async/window-granted-smaller": FAILED},
+        PipelinesWithoutWindow: {"requestor/async/no-window-one-outstanding": FAILED},
     },
-    ClosesOnReleaseCollision: {"requestor/release/collision": FAILED},
-    AbortsBack: {
-        "requestor/abort/abort-in-sta5": FAILED,
-        "requestor/abort/abort-in-sta6": FAILED,
-        "requestor/abort/provider-abort-in-sta6": FAILED,
-        "requestor/abort/abort-in-sta7": FAILED,
-    },
-    UserSourceForUnknownPdu: {"requestor/state-table/sta6-unknown-pdu": FAILED},
-    IgnoresOtherPdusInSta5: {
-        "requestor/state-table/sta5-associate-rq": FAILED,
-        "requestor/state-table/sta5-release-rp": FAILED,
-        "requestor/state-table/sta5-unknown-pdu": FAILED,
-    },
-    IgnoresAssociationPdusInSta6: {
-        "requestor/state-table/sta6-associate-ac": FAILED,
-        "requestor/state-table/sta6-associate-rj": FAILED,
-        "requestor/state-table/sta6-associate-rq": FAILED,
-        "requestor/state-table/sta6-release-rp": FAILED,
-        "requestor/state-table/sta13-after-abort": FAILED,
-    },
-    IgnoresReleaseRqInSta6: {"requestor/release/release-rq-in-sta6": FAILED},
-    IgnoresAssociateRqInSta13: {"requestor/state-table/sta13-after-abort": FAILED},
-    AbortsOnAcReservedFields: {"requestor/negotiation/ac-reserved-garbage": FAILED},
-    AbortsOnUnknownAcItem: {"requestor/negotiation/ac-unknown-items": FAILED},
-    AbortsOnRejectedContext: {
-        "requestor/negotiation/ac-context-rejected": FAILED,
-        "requestor/dimse/echo-on-accepted-context": FAILED,
-    },
-    RequiresAsyncWindow: dict.fromkeys(ACCEPTING, FAILED),
-    RequiresRoleSelection: dict.fromkeys(ACCEPTING, FAILED),
-    ShortAcseTimeout: {"requestor/negotiation/ac-delayed": Verdict.NON_STRICT},
-    NeverTimesOut: {"requestor/timeouts/no-echo-response": FAILED},
-    EchoOnLastContext: {"requestor/dimse/echo-on-accepted-context": FAILED},
-    IgnoresMaxLength: {"requestor/negotiation/ac-max-length-small": FAILED},
-    ZeroMaxLengthAsLimit: {"requestor/negotiation/ac-max-length-zero": FAILED},
 }
+"""Per built-in SCU profile (peers/*.yaml), the broken SCUs run with its trigger command,
+and the verdict of each scenario that profile runs and they do not pass."""

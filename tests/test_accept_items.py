@@ -1,7 +1,7 @@
 """The A-ASSOCIATE-AC the ``accept`` step (or ``send: A-ASSOCIATE-AC``) builds from the
 SUT's A-ASSOCIATE-RQ: which user-information sub-items it answers, the order of its
 items, and the maximum length that then binds the SUT's P-DATA-TF (PS3.8 9.3.3, D.1;
-PS3.7 D.3.3.3-4)."""
+PS3.7 D.3.3.2-4). Then the responses we send to the SUT's requests over it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness import association as assoc
-from harness import pdu
+from harness import dimse, pdu
 from harness.scenario import Send
 from harness.stimuli import Context, ac_values, build_pdus, stand_in_context
 
@@ -93,3 +93,44 @@ def test_the_max_length_of_our_ac_is_the_limit_for_the_suts_p_data(context: Cont
     values = ac(context, max_length=256)
 
     assert values["max_length"] == context.harness_max_length == 256
+
+
+def test_the_ac_names_the_implementation_it_is_given(context: Context) -> None:
+    """PS3.7 D.3.3.2: a UID of up to 64 characters, a version name of up to 16."""
+    uid = "2.25.252951307840967885873343851636622273927.2026.1125.123456789"
+    values = ac(context, implementation_class_uid=uid, implementation_version_name="A" * 16)
+
+    assert len(uid) == 64
+    assert (values["implementation_class_uid"], values["implementation_version_name"]) == (
+        uid,
+        "A" * 16,
+    )
+
+
+def test_a_null_implementation_version_name_leaves_the_55h_out(context: Context) -> None:
+    assert ac(context, implementation_version_name=None)["user_data_types"] == [0x51, 0x52]
+
+
+# -- our responses to the SUT's requests ------------------------------------------------
+
+
+def answered(context: Context, **fields: Any) -> int:
+    """The MessageIDBeingRespondedTo of the C-ECHO-RSP built with ``set: fields``."""
+    send = Send(line=1, what="C-ECHO-RSP", fields=fields)
+    message = dimse.Reassembler().feed_p_data(build_pdus(send, context)[0][6:])
+    assert message is not None
+    return int(message.command.MessageIDBeingRespondedTo)
+
+
+def test_responses_answer_the_oldest_outstanding_request_first(context: Context) -> None:
+    """With several requests outstanding (PS3.7 D.3.3.3) each response answers another."""
+    for message_id in (7, 8, 9):
+        context.answering(dimse.c_echo_rq(message_id))
+
+    first, named, oldest = (
+        answered(context),
+        answered(context, message_id_being_responded_to=9),
+        answered(context),
+    )
+
+    assert (first, named, oldest) == (7, 9, 8)

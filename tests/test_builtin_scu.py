@@ -176,6 +176,29 @@ def test_store_comes_after_the_echoes_and_counts_for_the_exit_code(
     assert result.verdict is Verdict.PASSED, result.message
 
 
+def test_a_request_without_an_accepted_context_is_not_sent_and_fails_the_exit_code(
+    run_requestor_suite: RunSuite,
+) -> None:
+    """The AC rejects Verification (PS3.8 Table 9-23: no PDV on it): no C-ECHO-RQ, the
+    C-STORE-RQ goes on, then the release; the exit code says a request went unanswered."""
+    sut = with_argument(profile("builtin-storescu"), "--echo", "1")
+    steps = [
+        {"accept": {"set": {"pc_results": {1: "abstract-syntax-not-supported"}}}},
+        {"expect": "C-STORE-RQ"},
+        {"send": "C-STORE-RSP"},
+        *RELEASE[:-1],
+        {"expect": "sut-exited", "where": {"exit_code": 1}},
+    ]
+
+    result = run_steps(run_requestor_suite, sut, steps)
+
+    assert result.verdict is Verdict.PASSED, result.message
+    (output,) = [e["note"] for e in result.transcript if e["label"] == "sut-output"]
+    assert f"not sent: no accepted presentation context for {assoc.VERIFICATION_SOP_CLASS}" in (
+        output
+    )
+
+
 def test_store_of_a_file_that_is_not_dicom_exits_with_a_message(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a DICOM file")
@@ -247,7 +270,7 @@ def test_an_unlimited_window_sends_every_echo_at_once(run_requestor_suite: RunSu
     [
         ("builtin-scu", True, False, False),
         ("builtin-storescu", False, True, False),
-        ("builtin-scu-async", True, False, True),
+        ("builtin-scu-async", False, False, True),  # four pipelined C-ECHOs, not one
         ("dcmtk-echoscu", True, False, False),
         ("dcmtk-storescu", False, True, False),
         ("pynetdicom-scu", True, False, False),

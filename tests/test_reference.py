@@ -373,6 +373,26 @@ def test_requestor_aborts_an_ac_without_required_items() -> None:
     assert protocol.machine.cells[-1] == (State.STA5, Event.EVT19)
 
 
+def test_requestor_aborts_an_ac_whose_items_are_out_of_order() -> None:
+    """PS3.8 9.3.1 and 9.3.3: 10H, 21H..., 50H; 50H first is invalid: AA-8, source 2,
+    reason 5 (unexpected-PDU parameter)."""
+    ac = dissect_one(PDUS["A-ASSOCIATE-AC"])
+    ac.variable_items = [ac.variable_items[-1], *ac.variable_items[:-1]]
+    protocol = requestor_in(State.STA5)
+    assert abort_of(protocol.receive(bytes(ac))) == (2, 5)
+    assert protocol.machine.cells[-1] == (State.STA5, Event.EVT19)
+
+
+def test_requestor_skips_unknown_items_when_it_checks_their_order() -> None:
+    """PS3.8 9.3.1: an item of an unrecognized type is skipped, wherever it is."""
+    ac = dissect_one(PDUS["A-ASSOCIATE-AC"])
+    ac.variable_items = [UnknownItem(item_type=0x60, data=b"\0\0"), *ac.variable_items]
+    ac.length = None
+    protocol = requestor_in(State.STA5)
+    assert protocol.receive(bytes(ac)) == []
+    assert protocol.state is State.STA6
+
+
 def test_requestor_aborts_when_the_application_context_is_changed() -> None:
     """PS3.8 7.1.1.2: a requestor that cannot work in the returned context aborts."""
     ac = dissect_one(PDUS["A-ASSOCIATE-AC"])

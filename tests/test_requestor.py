@@ -1,9 +1,12 @@
 """The SUT as association-requestor (PS3.8 9.2, the R checks of the suite).
 
 The runner listens on a free loopback port per scenario, starts the profile's trigger
-command and accepts the SUT's connection. The built-in SCU (``builtin-scu``) passes the
-whole requestor suite; each deliberately broken SCU of tests/broken_requestors.py, picked
-with the client's ``--protocol`` option, gets exactly the verdicts its ``BREAKS`` lists.
+command and accepts the SUT's connection. The built-in SCU profiles (``builtin-scu``,
+``builtin-scu-async``, ``builtin-storescu``) pass every requestor scenario they run, and
+between them run the whole suite; each deliberately broken SCU of
+tests/broken_requestors.py, picked with the client's ``--protocol`` option in the
+trigger command of the profile it is listed under, gets exactly the verdicts its
+``BREAKS`` lists.
 """
 
 from __future__ import annotations
@@ -23,15 +26,21 @@ from harness.results import Verdict
 from harness.scenario import Scenario
 
 TESTS = Path(__file__).resolve().parent
+CONFORMANT = ("builtin-scu", "builtin-scu-async", "builtin-storescu")
+"""The built-in SCU profiles: the reference SCU doing what each says it does."""
 
 
-def verdicts(report: RunReport) -> dict[str, Verdict]:
-    return {result.id: result.verdict for result in report.results}
+def judged(report: RunReport) -> dict[str, Verdict]:
+    """The verdict of every scenario the profile runs (not ``unsupported`` by it)."""
+    return {r.id: r.verdict for r in report.results if r.verdict is not Verdict.UNSUPPORTED}
 
 
-def builtin_scu(protocol: type[RequestorProtocol] | None = None) -> Profile:
-    """builtin-scu, replying within 2 s, with ``protocol`` in place of the conformant one."""
-    profile = load_profile("builtin-scu")
+def builtin_scu(
+    name: str = "builtin-scu", protocol: type[RequestorProtocol] | None = None
+) -> Profile:
+    """The built-in SCU profile ``name``, replying within 2 s, with ``protocol`` in place
+    of the conformant one."""
+    profile = load_profile(name)
     profile = replace(profile, timers={**profile.timers, "reply": 2.0})
     if protocol is None:
         return profile
@@ -42,22 +51,40 @@ def builtin_scu(protocol: type[RequestorProtocol] | None = None) -> Profile:
     )
 
 
-def test_the_builtin_scu_passes_every_requestor_scenario(
-    run_requestor_suite: Callable[..., RunReport], requestor_suite: list[Scenario]
+@pytest.mark.parametrize("name", CONFORMANT)
+def test_a_builtin_scu_passes_every_requestor_scenario_it_runs(
+    run_requestor_suite: Callable[..., RunReport], name: str
 ) -> None:
-    report = run_requestor_suite(builtin_scu())
-    assert verdicts(report) == {s.id: Verdict.PASSED for s in requestor_suite}, "\n".join(
-        f"{r.id}: {r.verdict} {r.message}" for r in report.results
+    report = run_requestor_suite(builtin_scu(name))
+    not_passed = {id_ for id_, verdict in judged(report).items() if verdict is not Verdict.PASSED}
+    assert not_passed == set(), "\n".join(
+        f"{r.id}: {r.verdict} {r.message}" for r in report.results if r.id in not_passed
     )
 
 
-@pytest.mark.parametrize("broken", list(broken_requestors.BREAKS), ids=lambda cls: cls.__name__)
-def test_a_broken_scu_fails_exactly_the_scenarios_of_its_rule(
-    run_requestor_suite: Callable[..., RunReport], broken: type[RequestorProtocol]
+def test_every_requestor_scenario_is_run_by_a_builtin_scu(
+    requestor_suite: list[Scenario],
 ) -> None:
-    report = run_requestor_suite(builtin_scu(broken))
-    not_passed = {id_: v for id_, v in verdicts(report).items() if v is not Verdict.PASSED}
-    assert not_passed == broken_requestors.BREAKS[broken], "\n".join(
+    profiles = [load_profile(name) for name in CONFORMANT]
+    unrun = {
+        s.id
+        for s in requestor_suite
+        if all(any(p.lacks(needed) for needed in s.requires) for p in profiles)
+    }
+    assert unrun == set()
+
+
+@pytest.mark.parametrize(
+    ("name", "broken"),
+    [(name, broken) for name, breaks in broken_requestors.BREAKS.items() for broken in breaks],
+    ids=lambda value: value.__name__ if isinstance(value, type) else value,
+)
+def test_a_broken_scu_fails_exactly_the_scenarios_of_its_rule(
+    run_requestor_suite: Callable[..., RunReport], name: str, broken: type[RequestorProtocol]
+) -> None:
+    report = run_requestor_suite(builtin_scu(name, broken))
+    not_passed = {id_: v for id_, v in judged(report).items() if v is not Verdict.PASSED}
+    assert not_passed == broken_requestors.BREAKS[name][broken], "\n".join(
         f"{r.id}: {r.verdict} {r.message}" for r in report.results if r.id in not_passed
     )
 
@@ -65,7 +92,9 @@ def test_a_broken_scu_fails_exactly_the_scenarios_of_its_rule(
 def test_every_requestor_scenario_has_an_scu_that_breaks_it(
     requestor_suite: list[Scenario],
 ) -> None:
-    broken = {s for breaks in broken_requestors.BREAKS.values() for s in breaks}
+    broken = {
+        s for by_class in broken_requestors.BREAKS.values() for b in by_class.values() for s in b
+    }
     assert {s.id for s in requestor_suite} - broken == set()
 
 

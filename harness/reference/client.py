@@ -10,8 +10,10 @@ Also a command line, the trigger of the ``builtin-scu`` profiles (the SUT as req
 set; ``--async-window`` proposes that window (PS3.7 D.3.3.3) and sends the requests
 pipelined, as many outstanding as the AC grants. ``--protocol`` replaces
 :class:`RequestorProtocol` by a subclass (the project's tests use it for deliberately
-broken requestors). The exit code is 0 when the association was accepted, every response
-received and the association released (or aborted, as asked).
+broken requestors). The exit code is 0 when the association was accepted, every request
+sent and answered, and the association released (or aborted, as asked); a request the AC
+left without an accepted presentation context is not sent, the association is released
+and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from harness.fsm import State
 from harness.reference.config import ReferenceConfig
 from harness.reference.core import Output
 from harness.reference.link import Link
-from harness.reference.requestor import RequestorProtocol
+from harness.reference.requestor import NoContextError, RequestorProtocol
 from harness.transcript import Transcript, TransportEvent
 
 DEFAULT_SCU_CONFIG = ReferenceConfig(ae_title="HARNESS-SCU")
@@ -57,11 +59,13 @@ Request = Echo | Store
 
 @dataclass
 class RequestorRun:
-    """What :func:`run_requestor` did: the protocol (state, cells, responses) and the
-    transcript of the connection."""
+    """What :func:`run_requestor` did: the protocol (state, cells, responses), the
+    transcript of the connection, and why a request was not sent, for each one that was
+    not (no accepted presentation context for it)."""
 
     protocol: RequestorProtocol
     transcript: Transcript
+    unsent: list[str] = field(default_factory=list)
 
     @property
     def ac(self) -> AssociateAC | None:
@@ -92,10 +96,12 @@ def run_requestor(
     """Associate with ``host:port``, send the requests and wait for their responses, release.
 
     Requests are sent one at a time, or pipelined within the negotiated asynchronous
-    operations window (PS3.7 D.3.3.3). Stops early when the association is rejected or
-    aborted; a connection refused is Evt17 in Sta4 (AA-4). ``abort`` ends with an A-ABORT
-    (Evt15, AA-1) instead of the release (Evt11, AR-1). ``protocol`` replaces the default
-    ``RequestorProtocol(config, config.associate_rq(called_ae_title))``.
+    operations window (PS3.7 D.3.3.3). A request without an accepted presentation context
+    for its SOP class is not sent (PS3.8 Table 9-23, PS3.7 D.3.3.1): the others go on, and
+    the association is released all the same. Stops early when the association is
+    rejected or aborted; a connection refused is Evt17 in Sta4 (AA-4). ``abort`` ends with
+    an A-ABORT (Evt15, AA-1) instead of the release (Evt11, AR-1). ``protocol`` replaces the
+    default ``RequestorProtocol(config, config.associate_rq(called_ae_title))``.
     """
     if protocol is None:
         protocol = RequestorProtocol(config, config.associate_rq(called_ae_title))
@@ -109,27 +115,34 @@ def run_requestor(
         return RequestorRun(protocol, transcript)
     transcript.event(TransportEvent.CONNECTED, f"{host}:{port}")
     link = Link(sock, protocol, transcript)
+    run = RequestorRun(protocol, transcript)
     try:
         link.carry_out(protocol.connection_made())
         link.run(until=lambda: protocol.state is not State.STA5)
-        _requests(link, protocol, actions)
+        run.unsent = _requests(link, protocol, actions)
         if protocol.state is State.STA6:
             link.carry_out(protocol.abort() if abort else protocol.release())
         link.run()
     finally:
         link.close()
-    return RequestorRun(protocol, transcript)
+    return run
 
 
-def _requests(link: Link, protocol: RequestorProtocol, actions: Sequence[Request]) -> None:
+def _requests(link: Link, protocol: RequestorProtocol, actions: Sequence[Request]) -> list[str]:
     """Send the requests in order, each as soon as the window has room for it (one at a
     time without one, PS3.7 D.3.3.3), until every response came or the association
-    ended."""
+    ended; why each request that has no accepted presentation context was not sent."""
     queue = deque(actions)
+    unsent: list[str] = []
     while link.open and protocol.state is State.STA6 and (queue or protocol.outstanding):
         while queue and protocol.may_invoke and protocol.state is State.STA6:
-            link.carry_out(_invoke(protocol, queue.popleft()))
-        link.run(until=_next_response(protocol))
+            try:
+                link.carry_out(_invoke(protocol, queue.popleft()))
+            except NoContextError as exc:
+                unsent.append(str(exc))
+        if protocol.outstanding:
+            link.run(until=_next_response(protocol))
+    return unsent
 
 
 def _next_response(protocol: RequestorProtocol) -> Callable[[], bool]:
@@ -219,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok = run.ac is not None and len(run.protocol.responses) == args.echo + len(stores)
     outcome = "accepted" if run.ac else f"rejected {run.rejection}" if run.rejection else "failed"
     sys.stdout.write(f"association {outcome}; {len(run.protocol.responses)} responses\n")
+    for reason in run.unsent:
+        sys.stdout.write(f"not sent: {reason}\n")
     return 0 if ok and run.protocol.peer_abort is None else 1
 
 

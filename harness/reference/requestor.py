@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from pydicom.dataset import Dataset
 from scapy.packet import Packet
@@ -14,6 +14,7 @@ from harness.fsm import Event, Role
 from harness.reference.config import ReferenceConfig
 from harness.reference.core import (
     INVALID_PARAMETER_VALUE,
+    Defect,
     Inbound,
     Output,
     ULProtocol,
@@ -21,6 +22,11 @@ from harness.reference.core import (
     invalid,
 )
 from harness.reference.services import RESPONSE_BIT
+
+UNEXPECTED_PARAMETER: Final = 5
+"""A-ABORT Reason/Diag. unexpected-PDU parameter (PS3.8 Table 9-26)."""
+_AC_ITEM_TYPES: Final = frozenset({0x10, 0x21, 0x50})
+"""The items an A-ASSOCIATE-AC holds (PS3.8 9.3.3); others are skipped (PS3.8 9.3.1)."""
 
 
 class NoContextError(HarnessError):
@@ -122,13 +128,13 @@ class RequestorProtocol(ULProtocol):
     # -- AE-3 / AE-4 ---------------------------------------------------------------------
 
     def _on_associate_ac(self, inbound: Inbound) -> None:
-        """AC in Sta5 (AE-3). One lacking a required item is invalid (Evt19, AA-8). If the
-        acceptor returned another application context, which this requestor cannot work
-        in, it aborts (PS3.8 7.1.1.2: Evt15, AA-1)."""
+        """AC in Sta5 (AE-3). One lacking a required item, or with its items out of order,
+        is invalid (Evt19, AA-8). If the acceptor returned another application context,
+        which this requestor cannot work in, it aborts (PS3.8 7.1.1.2: Evt15, AA-1)."""
         ac = AssociateAC.from_packet(inbound.packet)
-        defect = association_defect(ac)
+        defect = _ac_defect(inbound.packet, ac)
         if defect is not None:
-            self.on_pdu(invalid(inbound, INVALID_PARAMETER_VALUE, defect))
+            self.on_pdu(invalid(inbound, defect.reason, defect.detail))
             return
         self.ac = ac
         self.establish(self.rq, ac)
@@ -147,3 +153,20 @@ class RequestorProtocol(ULProtocol):
         self._message_id += 1
         self._invoked.add(self._message_id)
         return self._message_id
+
+
+def _ac_defect(packet: Packet, ac: AssociateAC) -> Defect | None:
+    """Why an A-ASSOCIATE-AC is invalid, if it is: a required item is missing (reason 6),
+    or its items are not in increasing order of their types, 10H, 21H..., 50H (PS3.8
+    9.3.1, 9.3.3; reason 5, unexpected-PDU parameter)."""
+    missing = association_defect(ac)
+    if missing is not None:
+        return Defect(INVALID_PARAMETER_VALUE, missing)
+    types = [item.item_type for item in packet.variable_items if item.item_type in _AC_ITEM_TYPES]
+    if types != sorted(types):
+        order = ", ".join(f"{item_type:02X}H" for item_type in types)
+        return Defect(
+            UNEXPECTED_PARAMETER,
+            f"items in the order {order}: PS3.8 9.3.1 wants increasing item types",
+        )
+    return None
