@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from broken_peers import IgnoresEvents
 from scapy.packet import Packet
@@ -22,6 +23,7 @@ from harness.association import AssociateAC, AssociateRQ
 from harness.framing import MIN_MAX_LENGTH
 from harness.fsm import Event, State, Transition
 from harness.pdu import A_ABORT
+from harness.profile import Profile, load_profile
 from harness.reference import (
     CloseTransport,
     Inbound,
@@ -33,7 +35,24 @@ from harness.reference import (
 )
 from harness.results import Verdict
 
+TESTS = Path(__file__).resolve().parent
 FAILED = Verdict.FAILED
+
+
+def builtin_scu(
+    name: str = "builtin-scu", protocol: type[RequestorProtocol] | None = None
+) -> Profile:
+    """The built-in SCU profile ``name``, replying within 2 s, with ``protocol`` in place
+    of the conformant one (a class of a module in tests/)."""
+    profile = load_profile(name)
+    profile = replace(profile, timers={**profile.timers, "reply": 2.0})
+    if protocol is None:
+        return profile
+    return replace(
+        profile,
+        trigger=(*profile.trigger, "--protocol", f"{protocol.__module__}:{protocol.__name__}"),
+        trigger_env={"PYTHONPATH": str(TESTS)},
+    )
 
 
 class EvenPcId(RequestorProtocol):

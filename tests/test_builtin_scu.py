@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from broken_requestors import builtin_scu
 
 from harness import association as assoc
 from harness.profile import Profile, load_profile
@@ -50,19 +51,6 @@ class IgnoresMaxLength(RequestorProtocol):
     def establish(self, rq: assoc.AssociateRQ, ac: assoc.AssociateAC) -> None:
         super().establish(rq, ac)
         self.peer_max_length = self.own_max_length
-
-
-def profile(name: str, protocol: type[RequestorProtocol] | None = None) -> Profile:
-    """A shipped requestor profile replying within 2 s, with ``protocol`` if given."""
-    loaded = load_profile(name)
-    loaded = replace(loaded, timers={**loaded.timers, "reply": 2.0})
-    if protocol is None:
-        return loaded
-    return replace(
-        loaded,
-        trigger=(*loaded.trigger, "--protocol", f"{__name__}:{protocol.__name__}"),
-        trigger_env={"PYTHONPATH": str(TESTS)},
-    )
 
 
 def with_argument(sut: Profile, option: str, *values: str) -> Profile:
@@ -119,7 +107,7 @@ def test_store_proposes_the_files_sop_class_and_sends_its_data_set(
         *RELEASE,
     ]
 
-    result = run_steps(run_requestor_suite, profile("builtin-storescu"), steps)
+    result = run_steps(run_requestor_suite, builtin_scu("builtin-storescu"), steps)
 
     assert result.verdict is Verdict.PASSED, result.message
 
@@ -134,7 +122,7 @@ def test_store_fragments_to_the_maximum_length_of_our_ac(
         *RELEASE,
     ]
 
-    result = run_steps(run_requestor_suite, profile("builtin-storescu"), steps)
+    result = run_steps(run_requestor_suite, builtin_scu("builtin-storescu"), steps)
 
     assert result.verdict is Verdict.PASSED, result.message
     lengths = received_p_data_lengths(result)
@@ -147,7 +135,9 @@ def test_a_p_data_tf_over_the_maximum_length_of_our_ac_fails(
 ) -> None:
     steps = [{"accept": {"set": {"max_length": 256}}}, {"expect": "C-STORE-RQ"}]
 
-    result = run_steps(run_requestor_suite, profile("builtin-storescu", IgnoresMaxLength), steps)
+    result = run_steps(
+        run_requestor_suite, builtin_scu("builtin-storescu", IgnoresMaxLength), steps
+    )
 
     assert result.verdict is Verdict.FAILED
     command, data_set = received_p_data_lengths(result)
@@ -161,7 +151,7 @@ def test_a_p_data_tf_over_the_maximum_length_of_our_ac_fails(
 def test_store_comes_after_the_echoes_and_counts_for_the_exit_code(
     run_requestor_suite: RunSuite,
 ) -> None:
-    sut = with_argument(profile("builtin-storescu"), "--echo", "1")
+    sut = with_argument(builtin_scu("builtin-storescu"), "--echo", "1")
     steps = [
         {"accept": {}},
         {"expect": "C-ECHO-RQ"},
@@ -181,7 +171,7 @@ def test_a_request_without_an_accepted_context_is_not_sent_and_fails_the_exit_co
 ) -> None:
     """The AC rejects Verification (PS3.8 Table 9-23: no PDV on it): no C-ECHO-RQ, the
     C-STORE-RQ goes on, then the release; the exit code says a request went unanswered."""
-    sut = with_argument(profile("builtin-storescu"), "--echo", "1")
+    sut = with_argument(builtin_scu("builtin-storescu"), "--echo", "1")
     steps = [
         {"accept": {"set": {"pc_results": {1: "abstract-syntax-not-supported"}}}},
         {"expect": "C-STORE-RQ"},
@@ -228,7 +218,7 @@ def test_async_window_pipelines_as_many_echoes_as_the_ac_grants(
         *RELEASE,
     ]
 
-    result = run_steps(run_requestor_suite, profile("builtin-scu-async"), steps)
+    result = run_steps(run_requestor_suite, builtin_scu("builtin-scu-async"), steps)
 
     assert result.verdict is Verdict.PASSED, result.message
 
@@ -242,14 +232,14 @@ def test_async_window_sends_one_at_a_time_when_the_ac_has_no_53h(
         *RELEASE,
     ]
 
-    result = run_steps(run_requestor_suite, profile("builtin-scu-async"), steps)
+    result = run_steps(run_requestor_suite, builtin_scu("builtin-scu-async"), steps)
 
     assert result.verdict is Verdict.PASSED, result.message
 
 
 def test_an_unlimited_window_sends_every_echo_at_once(run_requestor_suite: RunSuite) -> None:
     """0 is unlimited in both the offer and the answer (PS3.7 D.3.3.3)."""
-    sut = with_argument(profile("builtin-scu-async"), "--async-window", "0", "0")
+    sut = with_argument(builtin_scu("builtin-scu-async"), "--async-window", "0", "0")
     steps = [
         {"accept": {"set": {"async_ops_window": [0, 0]}}},
         *({"expect": "C-ECHO-RQ"},) * 4,

@@ -19,7 +19,7 @@ import broken_requestors
 import pytest
 
 from harness import cli
-from harness.profile import Profile, load_profile
+from harness.profile import load_profile
 from harness.reference import RequestorProtocol
 from harness.reports.run import RunReport
 from harness.results import Verdict
@@ -35,27 +35,11 @@ def judged(report: RunReport) -> dict[str, Verdict]:
     return {r.id: r.verdict for r in report.results if r.verdict is not Verdict.UNSUPPORTED}
 
 
-def builtin_scu(
-    name: str = "builtin-scu", protocol: type[RequestorProtocol] | None = None
-) -> Profile:
-    """The built-in SCU profile ``name``, replying within 2 s, with ``protocol`` in place
-    of the conformant one."""
-    profile = load_profile(name)
-    profile = replace(profile, timers={**profile.timers, "reply": 2.0})
-    if protocol is None:
-        return profile
-    return replace(
-        profile,
-        trigger=(*profile.trigger, "--protocol", f"broken_requestors:{protocol.__name__}"),
-        trigger_env={"PYTHONPATH": str(TESTS)},
-    )
-
-
 @pytest.mark.parametrize("name", CONFORMANT)
 def test_a_builtin_scu_passes_every_requestor_scenario_it_runs(
     run_requestor_suite: Callable[..., RunReport], name: str
 ) -> None:
-    report = run_requestor_suite(builtin_scu(name))
+    report = run_requestor_suite(broken_requestors.builtin_scu(name))
     not_passed = {id_ for id_, verdict in judged(report).items() if verdict is not Verdict.PASSED}
     assert not_passed == set(), "\n".join(
         f"{r.id}: {r.verdict} {r.message}" for r in report.results if r.id in not_passed
@@ -82,7 +66,7 @@ def test_every_requestor_scenario_is_run_by_a_builtin_scu(
 def test_a_broken_scu_fails_exactly_the_scenarios_of_its_rule(
     run_requestor_suite: Callable[..., RunReport], name: str, broken: type[RequestorProtocol]
 ) -> None:
-    report = run_requestor_suite(builtin_scu(name, broken))
+    report = run_requestor_suite(broken_requestors.builtin_scu(name, broken))
     not_passed = {id_: v for id_, v in judged(report).items() if v is not Verdict.PASSED}
     assert not_passed == broken_requestors.BREAKS[name][broken], "\n".join(
         f"{r.id}: {r.verdict} {r.message}" for r in report.results if r.id in not_passed
@@ -104,7 +88,7 @@ def test_the_release_collision_gets_the_same_verdict_50_times(
     """AR-8/AR-9/AR-3 are provoked deterministically (PS3.8 7.2.2.7): no race decides."""
     collision = next(s for s in requestor_suite if s.id == "requestor/release/collision")
     scenarios = [replace(collision, id=f"{collision.id}-{n}") for n in range(50)]
-    report = run_requestor_suite(builtin_scu(), scenarios)
+    report = run_requestor_suite(broken_requestors.builtin_scu(), scenarios)
     assert [r.verdict for r in report.results] == [Verdict.PASSED] * 50
 
 
@@ -112,7 +96,9 @@ def test_a_trigger_that_never_connects_fails_with_a_clear_message(
     run_requestor_suite: Callable[..., RunReport], requestor_suite: list[Scenario]
 ) -> None:
     profile = replace(
-        builtin_scu(), trigger=("{python}", "-c", "print('not connecting')"), connect_timeout=0.5
+        broken_requestors.builtin_scu(),
+        trigger=("{python}", "-c", "print('not connecting')"),
+        connect_timeout=0.5,
     )
     report = run_requestor_suite(profile, requestor_suite[:1])
     (result,) = report.results
