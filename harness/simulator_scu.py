@@ -38,7 +38,6 @@ from harness.fsm import ACTIONS, Machine, State, cell
 from harness.reference import (
     AssociationRecord,
     Echo,
-    NoContextError,
     ReferenceConfig,
     RequestorProtocol,
     RequestorRun,
@@ -47,7 +46,7 @@ from harness.reference import (
 )
 from harness.schema import Validator
 from harness.simulator_scp import SIMULATOR_SCHEMA, states_traversed
-from harness.transcript import Transcript, TransportEvent
+from harness.transcript import TransportEvent
 from harness.yamlsrc import Source, load_file
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -199,20 +198,15 @@ class ScuSimulator:
         called = self.called_ae or profile.called_ae
         rq = replace(profile.config.associate_rq(called), async_ops_window=profile.async_window)
         protocol = RequestorProtocol(profile.config, rq)
-        try:
-            run = run_requestor(
-                self.host,
-                self.port,
-                profile.config,
-                called_ae_title=called,
-                actions=[Store(profile.store)] if profile.store else [Echo()] * profile.echoes,
-                protocol=protocol,
-                abort=profile.abort_after_associate,
-            )
-        except NoContextError as exc:  # the link is closed; its transcript is lost
-            run = RequestorRun(protocol, Transcript())
-            run.transcript.event(TransportEvent.CONNECTED, f"{self.host}:{self.port}")
-            return self._counted(Outcome(run, False, True, f"failed: {exc}"))
+        run = run_requestor(
+            self.host,
+            self.port,
+            profile.config,
+            called_ae_title=called,
+            actions=[Store(profile.store)] if profile.store else [Echo()] * profile.echoes,
+            protocol=protocol,
+            abort=profile.abort_after_associate,
+        )
         return self._counted(_judge(run, profile))
 
     def _counted(self, outcome: Outcome) -> Outcome:
@@ -247,6 +241,8 @@ def _judge(run: RequestorRun, profile: ScuProfile) -> Outcome:
         return Outcome(run, False, True, f"failed: aborted by the peer ({source}/{reason})")
     if TransportEvent.TIMED_OUT.value in labels:
         return Outcome(run, False, True, "failed: timed out")
+    if run.unsent:
+        return Outcome(run, False, True, f"failed: {'; '.join(run.unsent)}")
     statuses = run.statuses
     asked = 1 if profile.store is not None else profile.echoes
     if len(statuses) != asked or any(statuses):
