@@ -24,7 +24,7 @@ from pathlib import Path
 if __name__ == "__main__" and __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.cli import SUITE_DIR
+from harness import SUITE_DIR
 from harness.profile import load_profile
 from harness.reports.run import RunReport
 from harness.results import summarize

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from harness import SUITE_DIR
 from harness.yamlsrc import SourceError
 
 EXIT_OK = 0
@@ -99,9 +100,6 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SUITE_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-
-
 def _scenarios(args: argparse.Namespace) -> list[Any]:
     """The scenarios named on the command line (the whole suite by default), selected."""
     from harness.runner import select
@@ -134,42 +132,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _target(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]")
-    if host not in ("127.0.0.1", "::1", "localhost") or not port.isdigit():
-        raise UsageError(
-            f"--target {text!r}: expected HOST:PORT with a loopback host (127.0.0.1, ::1)"
-        )
-    return host, int(port)
-
-
 def _profiles(args: argparse.Namespace) -> list[Any]:
-    from harness.profile import load_profile, target_profile, trigger_profile
+    from harness.profile import parse_target, sut_profiles, trigger_profile
 
     if args.trigger:
         return [trigger_profile(args.trigger, args.called_ae, args.calling_ae)]
-    if args.target:
-        host, port = _target(args.target)
-        return [target_profile(host, port, args.called_ae or "ANY-SCP", args.calling_ae)]
-    names = args.peer or ["builtin"]
-    profiles = [load_profile(name) for name in names]
-    if args.called_ae or args.calling_ae:
-        profiles = [_with_titles(p, args.called_ae, args.calling_ae) for p in profiles]
-    return profiles
-
-
-def _with_titles(profile: Any, called: str | None, calling: str | None) -> Any:
-    """``--called-ae``/``--calling-ae`` applied: the called title is the SUT's when it is
-    the acceptor, ours when it is the requestor (PS3.8 7.1.1.3, 7.1.1.4)."""
-    from dataclasses import replace
-
-    sut, harness = (called, calling) if profile.sut_role == "acceptor" else (calling, called)
-    return replace(
-        profile,
-        ae_title=sut or profile.ae_title,
-        harness_ae_title=harness or profile.harness_ae_title,
-    )
+    try:
+        target = parse_target(args.target) if args.target else None
+    except ValueError as exc:
+        raise UsageError(f"--target {exc}") from None
+    peers = args.peer or ([] if target else ["builtin"])
+    return sut_profiles(peers, target, args.called_ae, args.calling_ae)
 
 
 def _suite_version(scenarios: list[Any]) -> str:

@@ -195,6 +195,8 @@ class Exchange:
         self.ended: Observation | None = None
         self.closed: tuple[str, str] | None = None
         self.last_abort: dict[str, int] | None = None
+        self.observed: dict[str, Any] = {}
+        """The fields of the last PDU or DIMSE message a step judged (``where`` names)."""
         self._received_by_sut = bytearray()
         self._initial_context = context
         self.context = context
@@ -250,6 +252,14 @@ class Exchange:
             cells=[(str(state), str(event)) for state, event in self.tracker.cells],
             tracking=self.tracker.lost,
         )
+
+    def perform(self, steps: Iterable[Step]) -> None:
+        """Run ``steps`` on the live exchange exactly as a scenario runs them, for a
+        hand-written test (:mod:`harness.pytest_fixtures`): a mismatch raises
+        :class:`MismatchError`; :attr:`observed` then holds what the last one matched."""
+        self.observed = {}
+        for step in steps:
+            self._step(step)
 
     def _steps(self, steps: Iterable[Step]) -> None:
         for step in steps:
@@ -389,7 +399,8 @@ class Exchange:
             return [f"{what} that does not decode: {exc}"]
         if isinstance(packet, pdu.A_ASSOCIATE_RQ):
             self.context.received_rq = packet  # our AC answers it (PS3.8 Table 9-17)
-        problems = mismatches(where, pdu_values(packet))
+        self.observed = pdu_values(packet)
+        problems = mismatches(where, self.observed)
         if not problems and isinstance(packet, pdu.A_ASSOCIATE_AC):
             self._negotiated(packet)
         return [f"{what} with {'; '.join(problems)}"] if problems else []
@@ -422,7 +433,8 @@ class Exchange:
         name = _COMMAND_NAMES.get(int(message.command.CommandField), "an unknown command")
         if name != what:
             return [name]
-        problems = mismatches(where, dimse_values(message))
+        self.observed = dimse_values(message)
+        problems = mismatches(where, self.observed)
         return [f"{what} with {'; '.join(problems)}"] if problems else []
 
     def _negotiated(self, packet: Any) -> None:

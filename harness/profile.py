@@ -15,16 +15,18 @@ import contextlib
 import shlex
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from harness import association as assoc
 from harness.process import LOOPBACK, PeerProcess, PeerStartError, free_port
 from harness.scenario_format import CAPABILITIES
 from harness.schema import Validator
 from harness.yamlsrc import Source, SourceError, load_file
+
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 
 PEERS_DIR = Path(__file__).resolve().parent.parent / "peers"
 PROFILE_SCHEMA_PATH: Path = Path(__file__).parent / "schema" / "profile.schema.json"
@@ -255,6 +257,46 @@ def target_profile(host: str, port: int, called_ae: str, calling_ae: str | None)
         port=port,
         presentation_contexts=_DEFAULT_CONTEXTS,
     )
+
+
+def parse_target(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) of a peer on loopback; ValueError otherwise."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text}: expected HOST:PORT with a port 1-65535")
+    if host not in LOOPBACK_HOSTS:
+        raise ValueError(
+            f"{text}: the harness talks to loopback only (127.0.0.1, ::1 or localhost), "
+            f"not {host!r}"
+        )
+    return host, int(port)
+
+
+def with_titles(profile: Profile, called: str | None, calling: str | None) -> Profile:
+    """``--called-ae``/``--calling-ae`` applied: the called title is the SUT's when it is
+    the acceptor, ours when it is the requestor (PS3.8 7.1.1.3, 7.1.1.4)."""
+    sut, harness = (called, calling) if profile.sut_role == "acceptor" else (calling, called)
+    return replace(
+        profile,
+        ae_title=sut or profile.ae_title,
+        harness_ae_title=harness or profile.harness_ae_title,
+    )
+
+
+def sut_profiles(
+    peers: Sequence[str],
+    target: tuple[str, int] | None,
+    called_ae: str | None,
+    calling_ae: str | None,
+) -> list[Profile]:
+    """The SUTs a front end names: each peer profile (name or path) with the AE titles
+    applied, then the already listening ``target`` SCP (its called AE title defaults to
+    ``ANY-SCP``)."""
+    profiles = [with_titles(load_profile(name), called_ae, calling_ae) for name in peers]
+    if target is not None:
+        profiles.append(target_profile(*target, called_ae or "ANY-SCP", calling_ae))
+    return profiles
 
 
 def trigger_profile(command: str, called_ae: str | None, calling_ae: str | None) -> Profile:

@@ -89,13 +89,14 @@ def cmd_simulate_scu(args: argparse.Namespace) -> int:
     stops), or ``--count`` of them; 0 all did as the profile says, 1 some failed, 3 the
     target was not reachable."""
     from harness.cli import UsageError
+    from harness.profile import parse_target
     from harness.simulator_scp import RecordLogger
-    from harness.simulator_scu import ScuSimulator, load_scu_profile, parse_target
+    from harness.simulator_scu import ScuSimulator, load_scu_profile
 
     try:
         host, port = parse_target(args.target)
     except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(f"--target {exc}") from exc
     if args.count is not None and args.count < 1:
         raise UsageError(f"--count {args.count}: must be at least 1")
     profile = load_scu_profile(args.profile)

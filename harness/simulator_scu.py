@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, cast
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -49,7 +49,6 @@ from harness.simulator_scp import SIMULATOR_SCHEMA, states_traversed
 from harness.transcript import TransportEvent
 from harness.yamlsrc import Source, load_file
 
-LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 """The only targets allowed: the harness talks to loopback by policy."""
 
 _SCP: Mapping[str, Any] = SIMULATOR_SCHEMA["properties"]
@@ -151,20 +150,6 @@ def _data_set(chosen: Mapping[str, Any], file: str, source: Source) -> Dataset:
 def load_scu_profile(path: str | Path) -> ScuProfile:
     """Read, validate and build a requestor simulator profile file."""
     return parse_scu_profile(load_file(path), str(path))
-
-
-def parse_target(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) with a loopback host; ValueError otherwise."""
-    host, sep, port_text = text.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"--target {text}: expected HOST:PORT with a port 1-65535")
-    if host not in LOOPBACK_HOSTS:
-        raise ValueError(
-            f"--target {text}: the harness talks to loopback only "
-            f"(127.0.0.1, ::1 or localhost), not {host!r}"
-        )
-    return host, int(port_text)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from harness.reports.run import RunReport
 from harness.runner import RunOptions, run_suite
 from harness.scenario import Scenario, load_scenarios
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def reference_scp() -> Iterator[tuple[str, int]]:

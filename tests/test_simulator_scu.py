@@ -22,6 +22,7 @@ from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, generate_ui
 from harness.cli import main
 from harness.fsm import State
 from harness.process import PeerProcess, free_port
+from harness.profile import parse_target
 from harness.reference import AssociationRecord, CloseTransport, ReferenceConfig, ReferenceServer
 from harness.simulator_scp import (
     Behaviour,
@@ -30,7 +31,7 @@ from harness.simulator_scp import (
     simulator_server,
     states_traversed,
 )
-from harness.simulator_scu import load_scu_profile, parse_target
+from harness.simulator_scu import load_scu_profile
 from harness.transcript import Direction
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "simulator"

@@ -17,7 +17,9 @@ from harness.reports.run import RunReport
 from harness.results import ScenarioResult, Verdict
 
 
-def _body(result: ScenarioResult) -> str:
+def result_details(result: ScenarioResult) -> str:
+    """The requirement, verdict, message, baseline, teardown and transcript of a result:
+    the JUnit body, and the pytest plugin's failure text."""
     lines = [
         f"{result.requirement}: {result.title} ({', '.join(result.references)})",
         f"verdict: {result.verdict}",
@@ -39,15 +41,15 @@ def junit_case(result: ScenarioResult) -> TestCase:
         name=result.id,
         classname=result.folder,
         elapsed_sec=round(result.duration_s, 3),
-        stdout=_body(result),
+        stdout=result_details(result),
     )
     summary = f"{result.verdict}: {result.message}".strip(": ")
     if result.verdict in (Verdict.FAILED, Verdict.XPASS):
-        case.add_failure_info(message=summary[:500], output=_body(result))
+        case.add_failure_info(message=summary[:500], output=result_details(result))
     elif result.verdict is Verdict.ERROR:
-        case.add_error_info(message=summary[:500], output=_body(result))
+        case.add_error_info(message=summary[:500], output=result_details(result))
     elif result.verdict in (Verdict.UNSUPPORTED, Verdict.XFAIL):
-        case.add_skipped_info(message=summary[:500], output=_body(result))
+        case.add_skipped_info(message=summary[:500], output=result_details(result))
     return case
 
 
