@@ -170,7 +170,8 @@ class _Progress:
         self.stream.flush()
 
 
-def _summary(report: Any) -> str:
+def _summary(report: Any, coverage_matrix: bool = False) -> str:
+    from harness.reports.coverage import coverage_line, render_coverage
     from harness.reports.matrix import peers_of, render_matrix
     from harness.results import Verdict, summarize
 
@@ -183,8 +184,9 @@ def _summary(report: Any) -> str:
         lines.append("")
         for result in noteworthy:
             lines.append(f"{result.verdict:<13} {result.peer} {result.id}: {result.message}")
-    cells = report.coverage.get("cells_exercised", 0)
-    lines.append(f"\nPS3.8 Table 9-10 cells exercised: {cells} of 247")
+    lines += ["", coverage_line(report.coverage)]
+    if coverage_matrix:
+        lines.append(render_coverage(report.coverage))
     lines.append(f"{len(report.results)} scenario result(s) in {report.duration_s:.1f} s")
     if len(peers_of(report)) > 1:
         lines += ["", render_matrix(report)]
@@ -203,6 +205,7 @@ def _write_reports(args: argparse.Namespace, report: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the scenarios against each peer and write the reports (also when interrupted)."""
+    from harness.peer import interrupt_all
     from harness.reports.run import RunReport
     from harness.runner import RunOptions, SanityError, run_suite
 
@@ -223,18 +226,59 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"dicom-harness run: {exc}", file=sys.stderr)
         code = EXIT_UNREACHABLE
     except KeyboardInterrupt:
+        interrupt_all()  # the scenarios in flight end now, not at their deadlines
         report.interrupted = True
         print("\ndicom-harness run: interrupted; writing partial reports", file=sys.stderr)
         code = EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
         _write_reports(args, report)
-    print(_summary(report))
+    print(_summary(report, args.coverage_matrix))
     if code == EXIT_OK and any(r.verdict.is_failure for r in report.results):
         code = EXIT_FAILED
+    if code in (EXIT_OK, EXIT_FAILED) and args.coverage_min is not None:
+        code = _check_coverage(report.coverage, args.coverage_min, "run") or code
     if code == EXIT_OK and not report.results:
         print("dicom-harness run: no scenario selected", file=sys.stderr)
     return code
+
+
+def _coverage_minimum(text: str) -> str:
+    """``--coverage-min``: a number of cells, or a percentage of the defined ones."""
+    from harness.runner import required_cells
+
+    try:
+        required_cells(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _add_coverage_options(parser: argparse.ArgumentParser) -> None:
+    """``--coverage-min`` and ``--coverage-matrix`` (PS3.8 Table 9-10 coverage)."""
+    parser.add_argument(
+        "--coverage-min",
+        type=_coverage_minimum,
+        metavar="N|N%",
+        help="exit 1 when fewer PS3.8 Table 9-10 cells were exercised: N cells, or N%% of "
+        "the 123 the table defines",
+    )
+    parser.add_argument(
+        "--coverage-matrix",
+        action="store_true",
+        help="print the Table 9-10 cells exercised as a states x events matrix",
+    )
+
+
+def _check_coverage(coverage: dict[str, Any], minimum: str, command: str) -> int:
+    """EXIT_FAILED, with the reason on stderr, when ``coverage`` is below ``minimum``."""
+    from harness.runner import coverage_shortfall
+
+    shortfall = coverage_shortfall(coverage, minimum)
+    if shortfall is None:
+        return EXIT_OK
+    print(f"dicom-harness {command}: {shortfall}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -275,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="FILE")
     run.add_argument("--junit", metavar="FILE")
     run.add_argument("--seed", type=int, metavar="N")
+    _add_coverage_options(run)
     run.set_defaults(handler=cmd_run)
 
     listing = commands.add_parser("list", help="list scenarios")
@@ -300,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     from harness.simulator import register as register_simulate
 
     register_simulate(commands)  # simulate scp (harness/simulator.py)
+    from harness.fuzz_cli import register as register_fuzz
+
+    register_fuzz(commands)  # fuzz (harness/fuzz_cli.py)
     return parser
 
 

@@ -21,13 +21,14 @@ import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any, Protocol
 
 from harness import association as assoc
 from harness import dimse, framing, pdu
 from harness.errors import HarnessError
-from harness.fsm import PDU_TYPES, Event, Pdu, Reaction, Role, State, received_event
-from harness.peer import FakePeer, Observation, Observed, pdu_label
+from harness.fsm import PDU_TYPES, Event, Pdu, Reaction, Role, received_event
+from harness.peer import UNLIMITED_P_DATA_CAP, FakePeer, Observation, Observed, pdu_label
 from harness.results import Verdict
 from harness.scenario import (
     Accept,
@@ -58,9 +59,16 @@ from harness.stimuli import (
     resolve_where,
     write_sizes,
 )
-from harness.tracker import CLOSED, NOTHING, Seen, Tracker, reaction_matches
+from harness.tracker import CLOSED, NOTHING, Cell, Seen, Tracker, reaction_matches
 
 _HEADER = struct.Struct(">BxL")
+DIMSE_MESSAGE_CAP = 16 * 1024 * 1024
+"""Most memory held for one DIMSE message being reassembled before the SUT is judged to
+flood us (PS3.8 Annex E sets no bound; the suite's largest message is a 1 KiB C-STORE data
+set): its P-DATA-TF bytes plus :data:`HELD_PER_PDU` for each of its PDUs."""
+HELD_PER_PDU = 512
+"""Bytes of Python objects held per P-DATA-TF PDU of a message being reassembled (the
+PDU's bytes object, its views and its PDV tuple: about 370 by tracemalloc)."""
 _COMMAND_NAMES = {spec.command_field: name for name, spec in dimse.COMMANDS.items()}
 #: Verdicts an ``any_of`` alternative may pick without ending the scenario.
 _CONTINUING = (Verdict.PASSED, Verdict.NON_STRICT)
@@ -122,7 +130,8 @@ class Outcome:
     verdict: Verdict
     message: str
     teardown: dict[str, Any]
-    cells: list[tuple[str, str]] = field(default_factory=list)
+    cells: list[tuple[str, str, str]] = field(default_factory=list)
+    """(state, event, action seen) per Table 9-10 cell taken (:class:`harness.tracker.Cell`)."""
     tracking: str = ""
 
 
@@ -135,13 +144,30 @@ def describe(observation: Observation) -> str:
         if raw[:1] == b"\x03" and len(raw) >= 10:
             return f"A-ASSOCIATE-RJ (result {raw[7]}, source {raw[8]}, reason {raw[9]})"
         return pdu_label(raw)
+    if observation.kind is Observed.TOO_LONG:
+        return _too_long(observation)
+    part = f"{len(observation.raw)} byte(s) of a {pdu_label(observation.raw)}"
+    if observation.kind is Observed.TIMEOUT and observation.raw:
+        return f"only {part} within {observation.waited:.2f} s"
+    if observation.kind is Observed.RESET and observation.raw:
+        return f"the SUT reset the transport after {part}"
     return {
         Observed.CLOSED: "the SUT closed the transport",
         Observed.RESET: "the SUT reset the transport",
         Observed.TIMEOUT: f"nothing within {observation.waited:.2f} s",
-        Observed.TRUNCATED: f"the SUT closed after {len(observation.raw)} bytes of a PDU",
-        Observed.TOO_LONG: "a PDU longer than the harness reads",
+        Observed.TRUNCATED: f"the SUT closed after {part}",
     }[observation.kind]
+
+
+def _too_long(observation: Observation) -> str:
+    """A PDU refused from its header: a P-DATA-TF over the maximum length we announced
+    (PS3.8 D.1), or another PDU over what the harness reads."""
+    _, declared = _HEADER.unpack_from(observation.raw)
+    if observation.pdu_type == framing.P_DATA_TF and observation.cap != UNLIMITED_P_DATA_CAP:
+        limit = f"our maximum {observation.cap} (PS3.8 D.1)"
+    else:
+        limit = f"the {observation.cap} bytes the harness reads"
+    return f"a {pdu_label(observation.raw)} of PDU-length {declared} over {limit}"
 
 
 def seen(observation: Observation) -> Seen:
@@ -222,8 +248,7 @@ class Exchange:
         self.context = dataclasses.replace(initial, accepted=dict(initial.accepted))
         self.tracker = Tracker(self.tracker.role, cells=self.tracker.cells)
         if self.tracker.role is Role.REQUESTOR:  # it has connected (Evt1, AE-1)
-            self.tracker.state = State.STA4
-            self.tracker.caused(Event.EVT2)
+            self.tracker.requested()
         else:
             self.tracker.caused(Event.EVT5)
 
@@ -249,7 +274,7 @@ class Exchange:
             verdict=self.verdict,
             message="; ".join(filter(None, [message, *self.notes])),
             teardown=teardown,
-            cells=[(str(state), str(event)) for state, event in self.tracker.cells],
+            cells=_collapsed_cells(self.tracker.cells),
             tracking=self.tracker.lost,
         )
 
@@ -361,13 +386,22 @@ class Exchange:
     # -- observing -------------------------------------------------------------------------
 
     def _observe(self, timeout: float) -> Observation:
-        """The SUT's next PDU or transport event within ``timeout`` (after an end: the end)."""
+        """The SUT's next PDU or transport event within ``timeout`` (after an end: the end).
+
+        A P-DATA-TF over the maximum length we announced is refused from its header (PS3.8
+        D.1). When the stream is left off a PDU boundary (that refusal, or a PDU cut by
+        the deadline), nothing more can be read: the harness closes the connection.
+        """
         if self.ended is not None:
             return self.ended
-        observation = self.peer.receive(timeout)
-        if observation.is_transport_end or observation.kind is Observed.TOO_LONG:
-            self._end(observation)
+        limit = self.context.harness_max_length or UNLIMITED_P_DATA_CAP
+        observation = self.peer.receive(timeout, max_p_data_length=limit)
         self.tracker.observed(seen(observation))
+        if observation.is_transport_end:
+            self._end(observation)
+        elif observation.is_off_boundary:
+            self._transport("close")
+            self.ended = observation
         if observation.kind is Observed.PDU and observation.pdu_type == 0x07:
             raw = observation.raw
             self.last_abort = {"source": raw[8], "reason": raw[9]} if len(raw) >= 10 else None
@@ -382,7 +416,8 @@ class Exchange:
         """Why ``observation`` is not what ``expect`` wants (empty: it is)."""
         what = expect.what
         if what == "silence":
-            return [] if observation.kind is Observed.TIMEOUT else [describe(observation)]
+            silent = observation.kind is Observed.TIMEOUT and not observation.raw
+            return [] if silent else [describe(observation)]
         if what in ("transport-closed", "transport-reset"):
             wanted = Observed.CLOSED if what == "transport-closed" else Observed.RESET
             return [] if observation.kind is wanted else [describe(observation)]
@@ -410,23 +445,33 @@ class Exchange:
     ) -> list[str]:
         """Read P-DATA-TF PDUs until one DIMSE message is complete, then match it.
 
-        Every P-DATA-TF must respect the maximum length we proposed (PS3.8 D.1) and every
-        PDV the encapsulation rules (Annex E).
+        Every P-DATA-TF must respect the maximum length we proposed (PS3.8 D.1: refused
+        from its header, :meth:`_observe`) and every PDV the encapsulation rules (Annex E).
+        A message still incomplete at the deadline (however many PDUs are still queued),
+        or once it holds :data:`DIMSE_MESSAGE_CAP`, is judged by how many P-DATA-TF PDUs
+        and bytes the SUT sent for it.
         """
         reassembler = dimse.Reassembler()
-        limit = self.context.harness_max_length
+        pdus = size = 0
         while True:
             if observation.kind is not Observed.PDU or observation.pdu_type != framing.P_DATA_TF:
-                return [describe(observation)]
-            if limit and len(observation.raw) - framing.PDU_HEADER_LENGTH > limit:
-                length = len(observation.raw) - framing.PDU_HEADER_LENGTH
-                return [f"a P-DATA-TF of PDU-length {length} over our maximum {limit} (PS3.8 D.1)"]
+                return [_unfinished(pdus, size, describe(observation))]
+            pdus, size = pdus + 1, size + len(observation.raw)
             try:
                 message = reassembler.feed_p_data(memoryview(observation.raw)[6:])
             except (framing.PDVError, dimse.EncapsulationError, dimse.CommandDecodeError) as exc:
                 return [f"a P-DATA-TF that breaks PS3.8 Annex E: {exc}"]
             if message is not None:
                 break
+            if size + pdus * HELD_PER_PDU > DIMSE_MESSAGE_CAP:
+                self._transport("close")
+                return [
+                    _unfinished(
+                        pdus, size, f"the harness closed at its cap of {DIMSE_MESSAGE_CAP} bytes"
+                    )
+                ]
+            if time.monotonic() >= deadline:
+                return [_unfinished(pdus, size, "the deadline passed")]
             observation = self._observe(max(deadline - time.monotonic(), 0.0))
         if what.endswith("-RQ") and "MessageID" in message.command:
             self.context.answering(message.command)
@@ -549,11 +594,13 @@ class Exchange:
         deadline = time.monotonic() + self.timers.seconds("reply")
         while True:
             observation = self._observe(max(deadline - time.monotonic(), 0.0))
-            if observation.kind is Observed.PDU and observation.pdu_type == framing.P_DATA_TF:
-                continue
-            if observation.kind is Observed.PDU and observation.pdu_type == 0x06:
+            is_pdu = observation.kind is Observed.PDU
+            if is_pdu and observation.pdu_type == 0x06:
                 break
-            raise MismatchError(f"expected A-RELEASE-RP, got {describe(observation)}")
+            if not is_pdu or observation.pdu_type != framing.P_DATA_TF:
+                raise MismatchError(f"expected A-RELEASE-RP, got {describe(observation)}")
+            if time.monotonic() >= deadline:  # a flood of them cannot stretch the wait
+                raise MismatchError("expected A-RELEASE-RP, got P-DATA-TF PDUs until the deadline")
         self._transport("close")
 
     # -- teardown --------------------------------------------------------------------------
@@ -577,6 +624,21 @@ class Exchange:
             "verdict": str(verdict),
             "note": note,
         }
+
+
+def _unfinished(pdus: int, size: int, then: str) -> str:
+    """What the SUT sent instead of a DIMSE message: ``then``, after the P-DATA-TF PDUs
+    (if any) of a message it never completed."""
+    if not pdus:
+        return then
+    return f"{pdus} P-DATA-TF PDU(s) ({size} bytes) without a complete DIMSE message, then {then}"
+
+
+def _collapsed_cells(cells: Iterable[Cell]) -> list[tuple[str, str, str]]:
+    """The (state, event, action) path taken, a run of one cell kept once: a flood of
+    P-DATA-TF is one step of the path, not one per PDU."""
+    path = ((str(state), str(event), action) for state, event, action in cells)
+    return [cell for cell, _ in groupby(path)]
 
 
 def _verdict(name: str | None) -> Verdict | None:

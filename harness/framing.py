@@ -3,10 +3,12 @@
 Reading (PS3.8 section 9.3.1): every PDU starts with a 6-byte header (PDU-type, a reserved
 byte, a big-endian uint32 PDU-length counting the bytes after it). :func:`read_pdu` reads
 exactly one PDU with plain ``socket.recv_into``: the header first, then the declared length
-is checked against a cap *before* any buffer is allocated, then the body is received into a
-buffer of exactly that size. It never reads past the PDU, so the next one stays in the
-socket. Every wait is bounded by an absolute ``time.monotonic()`` deadline, and the ways a
-read can end early are told apart by type (:class:`FramingError` and its subclasses).
+is checked against a cap *before* any buffer is allocated (a P-DATA-TF against its own:
+the maximum length we announced, PS3.8 D.1), then the body is received into a buffer of
+exactly that size, so a lying length costs at most the cap. It never reads past the PDU,
+so the next one stays in the socket. One absolute ``time.monotonic()`` deadline bounds the
+whole PDU (a peer dripping a byte at a time cannot stretch it), and the ways a read can
+end early are told apart by type (:class:`FramingError` and its subclasses).
 
 P-DATA-TF (PS3.8 section 9.3.5, Tables 9-22 and 9-23; Annex E): PDVs are encoded with
 ``struct`` and decoded as ``memoryview`` slices, so a large payload is never copied more
@@ -157,12 +159,20 @@ class PDV(NamedTuple):
         return bool(self.message_control_header & LAST_BIT)
 
 
-def read_pdu(sock: socket.socket, *, deadline: float, max_pdu_length: int) -> Frame:
+def read_pdu(
+    sock: socket.socket,
+    *,
+    deadline: float,
+    max_pdu_length: int,
+    max_p_data_length: int | None = None,
+) -> Frame:
     """Read exactly one PDU from ``sock`` (PS3.8 section 9.3.1), leaving the next in the socket.
 
-    ``deadline`` is an absolute ``time.monotonic()`` value bounding every wait;
+    ``deadline`` is an absolute ``time.monotonic()`` value bounding the whole PDU;
     ``max_pdu_length`` caps the declared PDU-length (the 6-byte header excluded; a literal
-    byte count, 0 is not "unlimited"). The socket's own timeout is restored on return.
+    byte count, 0 is not "unlimited"), and ``max_p_data_length``, when given, caps a
+    P-DATA-TF's instead (the maximum length we announced, PS3.8 D.1). The socket's own
+    timeout is restored on return.
 
     Raises :class:`PeerClosedError`, :class:`PeerResetError`, :class:`TruncatedPDUError`,
     :class:`ReadTimeoutError` or :class:`PDUTooLongError`. After any of them but
@@ -173,8 +183,11 @@ def read_pdu(sock: socket.socket, *, deadline: float, max_pdu_length: int) -> Fr
         header = bytearray(PDU_HEADER_LENGTH)
         _receive_into(sock, header, 0, deadline)
         pdu_type, length = _PDU_HEADER.unpack(header)
-        if length > max_pdu_length:
-            raise PDUTooLongError(bytes(header), length, max_pdu_length)
+        cap = max_pdu_length
+        if pdu_type == P_DATA_TF and max_p_data_length is not None:
+            cap = max_p_data_length
+        if length > cap:
+            raise PDUTooLongError(bytes(header), length, cap)
         buffer = bytearray(PDU_HEADER_LENGTH + length)
         buffer[:PDU_HEADER_LENGTH] = header
         _receive_into(sock, buffer, PDU_HEADER_LENGTH, deadline)

@@ -1,9 +1,11 @@
 """The scriptable fake peer: one TCP association, as requestor or acceptor.
 
 It sends frames exactly as given (whole, split over several TCP writes with pauses, or
-several PDUs coalesced into one write), receives one PDU at a time with a deadline per
-wait, and tells "closed by peer", "reset by peer" and "timed out" apart. Every byte
-both ways and every transport event goes into a :class:`~harness.transcript.Transcript`.
+several PDUs coalesced into one write), receives one PDU at a time with one deadline per
+wait (for the whole PDU, however slowly its bytes come), and tells "closed by peer", "reset
+by peer" and "timed out" apart. A declared PDU-length over the cap is reported from its
+6-byte header alone (:attr:`Observed.TOO_LONG`), nothing allocated for it. Every byte both
+ways and every transport event goes into a :class:`~harness.transcript.Transcript`.
 
 All the I/O of a scenario lives here; what the bytes mean is decided elsewhere (the
 runner, against :mod:`harness.fsm`).
@@ -14,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,9 +27,15 @@ from harness import framing
 from harness.fsm import PDU_TYPES
 from harness.transcript import Direction, Transcript, TransportEvent
 
-#: Largest PDU the fake peer reads by default: a lying length never allocates more.
-DEFAULT_READ_CAP = 64 * 1024 * 1024
+DEFAULT_READ_CAP = 1024 * 1024
+"""Largest PDU-length read of a PDU other than a P-DATA-TF (and of a P-DATA-TF when the
+caller names no maximum). PS3.8 bounds only P-DATA-TF (D.1); an A-ASSOCIATE-RQ proposing
+128 presentation contexts with 64-character UIDs stays far below 1 MiB."""
+UNLIMITED_P_DATA_CAP = 64 * 1024 * 1024
+"""Largest P-DATA-TF read when we announced no maximum length (0 = unlimited, PS3.8 D.1)."""
 _LINGER_RESET = struct.pack("ii", 1, 0)
+_live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+_live_lock = threading.Lock()
 
 
 class Observed(StrEnum):
@@ -47,11 +57,19 @@ class Observation:
     pdu_type: int | None = None
     raw: bytes = b""
     waited: float = 0.0
+    cap: int = 0
+    """For :attr:`Observed.TOO_LONG`: the PDU-length cap the declared length is over."""
 
     @property
     def is_transport_end(self) -> bool:
         """The connection is gone (closed, reset, or closed in the middle of a PDU)."""
         return self.kind in (Observed.CLOSED, Observed.RESET, Observed.TRUNCATED)
+
+    @property
+    def is_off_boundary(self) -> bool:
+        """The connection is open but the stream is no longer at a PDU boundary (a PDU
+        refused for its length, or cut by the deadline): nothing more can be read."""
+        return self.kind is Observed.TOO_LONG or (self.kind is Observed.TIMEOUT and bool(self.raw))
 
 
 def pdu_label(raw: bytes | memoryview) -> str:
@@ -77,13 +95,24 @@ class FakePeer:
         self.read_cap = read_cap
         self.open = True
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _track(sock)
 
     @classmethod
     def connect(
         cls, host: str, port: int, *, timeout: float, transcript: Transcript | None = None
     ) -> FakePeer:
-        """Connect as association-requestor (the SUT sees Evt5 in Sta1)."""
-        sock = socket.create_connection((host, port), timeout=timeout)
+        """Connect as association-requestor (the SUT sees Evt5 in Sta1); the socket can be
+        interrupted (:func:`interrupt_all`) from before it connects."""
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        _track(sock)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError:
+            _untrack(sock)
+            sock.close()
+            raise
         peer = cls(sock, transcript=transcript)
         peer.transcript.event(TransportEvent.CONNECTED, f"{host}:{port}")
         return peer
@@ -135,14 +164,21 @@ class FakePeer:
 
     # -- receiving -----------------------------------------------------------------------
 
-    def receive(self, timeout: float) -> Observation:
-        """Wait at most ``timeout`` seconds for one PDU; never raises for transport events."""
+    def receive(self, timeout: float, *, max_p_data_length: int | None = None) -> Observation:
+        """Wait at most ``timeout`` seconds for one whole PDU; never raises for transport
+        events. ``max_p_data_length`` caps a P-DATA-TF's PDU-length (the maximum length we
+        announced, PS3.8 D.1); every other PDU is capped by :attr:`read_cap`."""
         if not self.open:
             return Observation(Observed.CLOSED)
         started = time.monotonic()
         deadline = started + max(timeout, 0.0)
         try:
-            frame = framing.read_pdu(self.sock, deadline=deadline, max_pdu_length=self.read_cap)
+            frame = framing.read_pdu(
+                self.sock,
+                deadline=deadline,
+                max_pdu_length=self.read_cap,
+                max_p_data_length=max_p_data_length,
+            )
         except framing.PeerClosedError:
             return self._ended(Observed.CLOSED, TransportEvent.CLOSED_BY_PEER, b"", started)
         except framing.TruncatedPDUError as exc:
@@ -162,7 +198,7 @@ class FakePeer:
             note = f"declared PDU-length {exc.declared} > cap {exc.cap}"
             self.transcript.event(TransportEvent.TOO_LONG, note, exc.header)
             return Observation(
-                Observed.TOO_LONG, exc.pdu_type, exc.header, time.monotonic() - started
+                Observed.TOO_LONG, exc.pdu_type, exc.header, time.monotonic() - started, exc.cap
             )
         raw = bytes(frame.raw)
         self.transcript.add(Direction.RECEIVED, pdu_label(raw), raw)
@@ -172,7 +208,7 @@ class FakePeer:
         self, kind: Observed, event: TransportEvent, data: bytes, started: float, note: str = ""
     ) -> Observation:
         self.transcript.event(event, note, data)
-        self.open = False
+        self._shut(reset=False)
         return Observation(kind, data[0] if data else None, data, time.monotonic() - started)
 
     # -- ending --------------------------------------------------------------------------
@@ -191,10 +227,32 @@ class FakePeer:
 
     def _shut(self, *, reset: bool) -> None:
         self.open = False
+        _untrack(self.sock)
         with contextlib.suppress(OSError):
             if reset:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
             self.sock.close()
+
+
+def interrupt_all() -> None:
+    """Shut down every fake-peer socket now, whatever thread waits on it (an interrupted
+    run): each wait on a SUT ends at once, as a close, and a connect in progress fails,
+    instead of lasting to its deadline; the scenarios in flight end, the process can exit."""
+    with _live_lock:
+        socks = list(_live)
+    for sock in socks:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _track(sock: socket.socket) -> None:
+    with _live_lock:
+        _live.add(sock)
+
+
+def _untrack(sock: socket.socket) -> None:
+    with _live_lock:
+        _live.discard(sock)
 
 
 def _chunks(data: bytes, writes: Sequence[int]) -> list[bytes]:

@@ -201,7 +201,7 @@ class ScenarioItem(pytest.Item):
         self.user_properties += [
             ("dicom_verdict", str(result.verdict)),
             ("dicom_message", result.message[:300]),
-            ("dicom_cells", " ".join(f"{state}/{event}" for state, event in result.cells)),
+            ("dicom_cells", " ".join(f"{state}/{event}" for state, event, _ in result.cells)),
         ]
         _judge(result, self.path)
 

@@ -62,7 +62,8 @@ class ScenarioResult:
     duration_s: float = 0.0
     transcript: list[dict[str, Any]] = field(default_factory=list)
     transcript_text: str = ""
-    cells: list[tuple[str, str]] = field(default_factory=list)
+    cells: list[tuple[str, str, str]] = field(default_factory=list)
+    """PS3.8 Table 9-10 cells the SUT went through: (state, event, action observed)."""
     teardown: dict[str, Any] = field(default_factory=dict)
     peer: str = ""
     baseline_reason: str = ""

@@ -22,21 +22,24 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import math
 import random
 import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Final
 
 from harness.errors import HarnessError
 from harness.exchange import Exchange, NotConnectedError, Timers
-from harness.fsm import Role
+from harness.fsm import Event, Role, State, cell
 from harness.peer import FakePeer
 from harness.process import LOOPBACK, PeerProcess, PeerStartError
 from harness.profile import Address, Profile, running, trigger_command
@@ -408,6 +411,7 @@ class _Suite:
             for index, group in enumerate(groups)
             for scenario in group
         }
+        recorded: set[Future[ScenarioResult | None]] = set()
         try:
             pending = set(futures)
             while pending:
@@ -417,6 +421,7 @@ class _Suite:
                     result = future.result()  # a failed sanity association raises here
                     if scenario is None or result is None:
                         continue
+                    recorded.add(future)
                     self.report.results.append(result)
                     self.progress.record(result)
                     left[index] -= 1
@@ -425,11 +430,19 @@ class _Suite:
                         check = pool.submit(self._sanity, when)
                         futures[check] = (index, None)
                         pending.add(check)
-        except BaseException:
-            self.report.interrupted = True
+        except BaseException as exc:  # Ctrl-C/SIGTERM, or a failed sanity association
+            cause = str(exc).split("\n", 1)[0]  # a sanity failure carries its transcript
+            reason = (
+                "interrupted before the scenario finished"
+                if isinstance(exc, KeyboardInterrupt)
+                else f"not finished: the run stopped ({cause})"
+            )
             for future, (_, scenario) in futures.items():
-                if scenario is not None and not future.done():
-                    self.report.results.append(_interrupted(scenario, self.profile))
+                if scenario is None or future in recorded:
+                    continue
+                finished = future.done() and not future.cancelled() and not future.exception()
+                result = future.result() if finished else None
+                self.report.results.append(result or _error_result(scenario, self.profile, reason))
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
@@ -457,16 +470,86 @@ def _error_result(scenario: Scenario, profile: Profile, message: str = "") -> Sc
     )
 
 
-def _interrupted(scenario: Scenario, profile: Profile) -> ScenarioResult:
-    return _error_result(scenario, profile, "interrupted before the scenario finished")
+#: Cells of PS3.8 Table 9-10: 13 states x 19 events.
+CELLS_TOTAL: Final = len(State) * len(Event)
+#: The cells Table 9-10 defines an action for (123); the rest are blank, so an event
+#: there has no action to observe and no run can exercise them.
+CELLS_DEFINED: Final = sum(cell(s, e) is not None for s in State for e in Event)
 
 
-def coverage(results: Iterable[ScenarioResult]) -> dict[str, object]:
-    """The PS3.8 Table 9-10 cells the run exercised in the SUT: a state x event matrix."""
-    matrix: dict[str, dict[str, int]] = {}
-    for result in results:
-        for state, event in result.cells:
-            row = matrix.setdefault(state, {})
-            row[event] = row.get(event, 0) + 1
-    exercised = sum(len(row) for row in matrix.values())
-    return {"cells_exercised": exercised, "cells_total": 13 * 19, "matrix": matrix}
+def cell_coverage(cells: Iterable[Sequence[str]]) -> dict[str, Any]:
+    """The PS3.8 Table 9-10 cells in ``cells`` ((state, event, action seen) triples, as
+    in :attr:`ScenarioResult.cells`), as a coverage record.
+
+    ``cells_exercised``: distinct (state, event) cells; ``cells_defined``: 123;
+    ``cells_total``: 247; ``matrix``: ``{state: {event: {"action", "count", "actions"}}}``
+    in table order, where ``count`` is how often the cell was taken, ``actions`` how often
+    each action was seen there (an action that branches with its branch, "AE-6
+    acceptable"; ``deviated``: a reaction the table does not allow; ``unobserved``: none
+    seen), and ``action`` the one seen most.
+    """
+    seen: dict[tuple[str, str], Counter[str]] = {}
+    for state, event, action in cells:
+        seen.setdefault((state, event), Counter())[action] += 1
+    matrix: dict[str, dict[str, dict[str, Any]]] = {}
+    for state in State:
+        for event in Event:
+            actions = seen.get((state, event))
+            if actions:
+                matrix.setdefault(str(state), {})[str(event)] = {
+                    "action": actions.most_common(1)[0][0],
+                    "count": actions.total(),
+                    "actions": dict(actions),
+                }
+    return {
+        "cells_exercised": len(seen),
+        "cells_defined": CELLS_DEFINED,
+        "cells_total": CELLS_TOTAL,
+        "matrix": matrix,
+    }
+
+
+def coverage(results: Iterable[ScenarioResult]) -> dict[str, Any]:
+    """The PS3.8 Table 9-10 cells the run exercised in the SUTs (:func:`cell_coverage`),
+    and ``by_role``: the distinct cells exercised in acceptor SUTs and in requestor SUTs."""
+    results = list(results)
+    record = cell_coverage(cell for result in results for cell in result.cells)
+    record["by_role"] = {
+        role: cell_coverage(
+            cell for result in results if result.sut_role == role for cell in result.cells
+        )["cells_exercised"]
+        for role in sorted({result.sut_role for result in results})
+    }
+    return record
+
+
+def required_cells(minimum: int | str) -> int:
+    """The number of cells a coverage minimum asks for: a number of cells (``12``,
+    ``"12"``), or a percentage of the 123 defined cells (``"50%"``, rounded up). Raises
+    ValueError for anything else, or a number out of range."""
+    text = str(minimum).strip()
+    if text.endswith("%"):
+        percent = float(text[:-1])
+        if not 0 <= percent <= 100:
+            raise ValueError(f"coverage minimum {text}: a percentage from 0% to 100%")
+        return math.ceil(percent * CELLS_DEFINED / 100)
+    cells = int(text)
+    if not 0 <= cells <= CELLS_TOTAL:
+        raise ValueError(f"coverage minimum {text}: a number of cells from 0 to {CELLS_TOTAL}")
+    return cells
+
+
+def coverage_shortfall(coverage: Mapping[str, Any], minimum: int | str) -> str | None:
+    """Why ``coverage`` (a :func:`cell_coverage` record) is below ``minimum`` (see
+    :func:`required_cells`), or None when it is not."""
+    needed = required_cells(minimum)
+    exercised = int(coverage["cells_exercised"])
+    if exercised >= needed:
+        return None
+    percent = str(minimum).strip().endswith("%")
+    asked = f"{needed} ({minimum} of {CELLS_DEFINED} defined)" if percent else str(needed)
+    unreachable = f"; the table defines only {CELLS_DEFINED}" if needed > CELLS_DEFINED else ""
+    return (
+        f"PS3.8 Table 9-10 coverage below the minimum: {exercised} cells exercised, "
+        f"{asked} required{unreachable}"
+    )

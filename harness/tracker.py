@@ -5,18 +5,22 @@ PDU it sent, its connect or close) and every reaction shows on the wire (a PDU, 
 or nothing). :class:`Tracker` replays both through :mod:`harness.fsm`: each event we
 cause takes a cell of the SUT's table, the reaction we then observe picks among the
 acceptable reactions of that cell (:func:`harness.fsm.acceptable_reactions`), and the
-cells taken are recorded for the coverage report. When the SUT does something the table
-does not allow there, the tracker says so and stops presuming (``lost``). Pure: no I/O.
+cells taken are recorded for the coverage report, each with the action the SUT was seen
+to take there (:class:`Cell`). When the SUT does something the table does not allow
+there, the tracker says so and stops presuming (``lost``). Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final, NamedTuple
 
 from harness.fsm import (
     SEND_EVENTS,
     UNDEFINED,
     Action,
+    Branch,
+    Effect,
     Event,
     Pdu,
     Reaction,
@@ -40,6 +44,37 @@ class Seen:
 NOTHING = Seen()
 CLOSED = Seen(closed=True)
 
+#: The action recorded for a cell whose event the SUT answered in a way the table does
+#: not allow there (the tracker is then ``lost``).
+DEVIATED: Final = "deviated"
+#: The action recorded for a cell whose reaction was never seen: the next event came, or
+#: the exchange ended, while the table still expected the SUT to put something on the wire.
+UNOBSERVED: Final = "unobserved"
+
+_BRANCH_NAMES: Final = {
+    Branch.RQ_ACCEPTABLE: "acceptable",
+    Branch.RQ_NOT_ACCEPTABLE: "not acceptable",
+    Branch.REQUESTOR: "requestor",
+    Branch.ACCEPTOR: "acceptor",
+}
+
+
+class Cell(NamedTuple):
+    """A cell of PS3.8 Table 9-10 the SUT went through, and the action it was seen to take
+    there: the action's name ("AA-8"); for an action that branches, with the branch
+    ("AE-6 acceptable", "AR-8 requestor"); or :data:`DEVIATED` / :data:`UNOBSERVED`."""
+
+    state: State
+    event: Event
+    action: str
+
+
+def action_label(action: Action, effect: Effect) -> str:
+    """The name of ``action``, with the branch whose effect is ``effect`` if it branches
+    (PS3.8 Tables 9-6 and 9-8: AE-6 and AR-8)."""
+    branch = next(b for b, e in action.effects.items() if e == effect)
+    return action.name if branch is Branch.ALWAYS else f"{action.name} {_BRANCH_NAMES[branch]}"
+
 
 def reaction_matches(reaction: Reaction, seen: Seen) -> bool:
     """Whether ``seen`` is ``reaction``: the same PDU (A-ABORT source and reason included),
@@ -62,6 +97,8 @@ class Pending:
     state: State
     event: Event
     reactions: tuple[Reaction, ...]
+    index: int = -1
+    """Where its cell is in :attr:`Tracker.cells`, to record the action once seen."""
 
 
 @dataclass
@@ -70,10 +107,13 @@ class Tracker:
 
     role: Role
     state: State = State.STA1
-    cells: list[tuple[State, Event]] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
     pending: Pending | None = None
     last: Pending | None = None
     lost: str = ""
+    in_flight: tuple[Pending, Reaction] | None = None
+    """An event whose reaction we presumed when we caused the next one before seeing it
+    (two PDUs in one write): that reaction may still show, ahead of the next one's."""
 
     def caused(self, event: Event) -> None:
         """We caused ``event`` in the SUT; :attr:`pending` then holds what it may do."""
@@ -84,8 +124,8 @@ class Tracker:
         if reactions is UNDEFINED:
             self.lost = f"{event} in {self.state} is a blank cell of PS3.8 Table 9-10"
             return
-        self.cells.append((self.state, event))
-        self.pending = self.last = Pending(self.state, event, reactions)
+        self.pending = self.last = Pending(self.state, event, reactions, len(self.cells))
+        self.cells.append(Cell(self.state, event, UNOBSERVED))
         if all(reaction_matches(r, NOTHING) for r in reactions):
             self._take(reactions[0])
 
@@ -93,6 +133,12 @@ class Tracker:
         """The SUT did ``seen``; returns the reaction of the table it was, if any."""
         if self.lost:
             return None
+        if self.in_flight is not None and seen != NOTHING:
+            earlier, presumed = self.in_flight
+            self.in_flight = None
+            if reaction_matches(presumed, seen):
+                self._label(earlier, presumed)
+                return presumed
         if self.pending is not None:
             for reaction in self.pending.reactions:
                 if reaction_matches(reaction, seen):
@@ -100,6 +146,9 @@ class Tracker:
                     return reaction
             if seen == NOTHING:
                 return None
+            self.cells[self.pending.index] = self.cells[self.pending.index]._replace(
+                action=DEVIATED
+            )
             self.lost = (
                 f"the SUT's reaction to {self.pending.event} in {self.pending.state} "
                 "is none the table allows"
@@ -114,29 +163,48 @@ class Tracker:
         if self.pending is None:
             return
         silent = [r for r in self.pending.reactions if reaction_matches(r, NOTHING)]
-        self._take(silent[0] if silent else self.pending.reactions[0])
+        if silent:
+            self._take(silent[0])
+        else:
+            self.in_flight = (self.pending, self.pending.reactions[0])
+            self._take(self.pending.reactions[0], seen=False)
 
-    def _take(self, reaction: Reaction) -> None:
-        """Move along ``reaction``: its cell's action, then the SUT user's answers in it."""
-        assert self.pending is not None
-        state = self.pending.state
-        if len(reaction.actions) > 1:  # the cell's action handed the event to the SUT's user
-            first = cell(state, self.pending.event)
-            assert first is not None
-            state = first.effect(self.role, acceptable=True).next_state
-            for name in reaction.actions[1:]:
-                event = _event_taking(state, name)
-                assert event is not None
-                self.cells.append((state, event))
-                state = _defined(state, event).effect(self.role).next_state
+    def _take(self, reaction: Reaction, *, seen: bool = True) -> None:
+        """Move along ``reaction``: its cell's action, then the SUT user's answers in it.
+        ``seen``: the reaction showed (silence included), so its action is recorded."""
+        pending = self.pending
+        assert pending is not None
+        if seen:
+            self._label(pending, reaction)
+        state = self._first_effect(pending, reaction).next_state
+        for name in reaction.actions[1:]:
+            event = _event_taking(state, name)
+            assert event is not None
+            self.cells.append(Cell(state, event, name))
+            state = _defined(state, event).effect(self.role).next_state
         self.state = reaction.then
         self.pending = None
+
+    def _first_effect(self, pending: Pending, reaction: Reaction) -> Effect:
+        """The effect of the cell's own action in ``reaction`` (its branch, for AE-6 and
+        AR-8: one that hands the event to the SUT's user, or the one that ends where the
+        reaction does)."""
+        first = _defined(pending.state, pending.event)
+        if len(reaction.actions) > 1:  # the cell's action handed the event to the SUT's user
+            return first.effect(self.role, acceptable=True)
+        return next(e for e in first.effects.values() if e.next_state is reaction.then)
+
+    def _label(self, pending: Pending, reaction: Reaction) -> None:
+        """Record the action ``reaction`` shows for ``pending``'s cell."""
+        action = _defined(pending.state, pending.event)
+        effect = self._first_effect(pending, reaction)
+        self.cells[pending.index] = Cell(pending.state, pending.event, action_label(action, effect))
 
     def _spontaneous(self, seen: Seen) -> None:
         """Something the SUT did on its own: a local primitive, or ARTIM expiring."""
         if seen.closed:
-            if self.state in (State.STA2, State.STA13):
-                self.cells.append((self.state, Event.EVT18))
+            if self.state in (State.STA2, State.STA13):  # ARTIM expired: AA-2
+                self._record(Event.EVT18)
             self.state = State.STA1
             return
         if seen.pdu is None:
@@ -146,8 +214,22 @@ class Tracker:
         if action is None:
             self.lost = f"the SUT sent {seen.pdu} in {self.state}, a blank cell for {event}"
             return
-        self.cells.append((self.state, event))
-        self.state = action.effect(self.role).next_state
+        self._record(event)
+
+    def requested(self) -> None:
+        """The SUT, as requestor, connected to us: its user's A-ASSOCIATE request opened
+        the transport (Sta1, Evt1, AE-1: Sta4), which we then accept (Evt2)."""
+        self.state = State.STA1
+        self._record(Event.EVT1)
+        self.caused(Event.EVT2)
+
+    def _record(self, event: Event) -> None:
+        """A cell the SUT took on its own (a primitive of its user, or ARTIM): the action
+        is the one it shows, and the SUT moves on."""
+        action = _defined(self.state, event)
+        effect = action.effect(self.role)
+        self.cells.append(Cell(self.state, event, action_label(action, effect)))
+        self.state = effect.next_state
 
 
 def _defined(state: State, event: Event) -> Action:

@@ -211,6 +211,24 @@ class IgnoresReleaseRqInSta6(IgnoresEvents, RequestorProtocol):
     ignored_events = frozenset({Event.EVT12})
 
 
+class IgnoresUnexpectedPdusInSta7(IgnoresEvents, RequestorProtocol):
+    """No A-ABORT for an AC, RJ, RQ or unknown PDU while it waits for the A-RELEASE-RP
+    (Sta7, Evt3/Evt4/Evt6/Evt19: AA-8)."""
+
+    ignored_state = State.STA7
+    ignored_events = frozenset({Event.EVT3, Event.EVT4, Event.EVT6, Event.EVT19})
+
+
+class IgnoresUnexpectedPdusInSta11(IgnoresEvents, RequestorProtocol):
+    """No A-ABORT for an AC, RJ, RQ, P-DATA-TF, A-RELEASE-RQ or unknown PDU after its RP in
+    a release collision (Sta11, Evt3/Evt4/Evt6/Evt10/Evt12/Evt19: AA-8)."""
+
+    ignored_state = State.STA11
+    ignored_events = frozenset(
+        {Event.EVT3, Event.EVT4, Event.EVT6, Event.EVT10, Event.EVT12, Event.EVT19}
+    )
+
+
 class IgnoresAssociateRqInSta13(IgnoresEvents, RequestorProtocol):
     """No A-ABORT for an A-ASSOCIATE-RQ after its own A-ABORT (Sta13, Evt6: AA-7)."""
 
@@ -298,10 +316,19 @@ class WaitsOnAClosedTransport(RequestorProtocol):
     Evt17: AA-4, the attempt is over at once): it waits out its idle timeout first (5 s
     with the builtin-scu profile, longer than the 2 s the tests wait for its exit)."""
 
+    waiting_states: frozenset[State] = frozenset({State.STA5})
+
     def transport_closed(self) -> list[Output]:
-        if self.state is State.STA5:
+        if self.state in self.waiting_states:
             time.sleep(self.config.idle_timeout)
         return super().transport_closed()
+
+
+class WaitsOnAClosedTransportWhenReleasing(WaitsOnAClosedTransport):
+    """The same while it waits for the A-RELEASE-RP, alone (Sta7) or after a release
+    collision (Sta11): Evt17 there is AA-4 too."""
+
+    waiting_states = frozenset({State.STA7, State.STA11})
 
 
 class ShortAcseTimeout(RequestorProtocol):
@@ -386,10 +413,26 @@ class ZeroMaxLengthAsLimit(RequestorProtocol):
             self.peer_max_length = MIN_MAX_LENGTH - 1
 
 
+STA7_UNEXPECTED = ("associate-ac", "associate-rj", "associate-rq", "unknown-pdu")
+"""The PDUs of the requestor/state-table/sta7-* scenarios (Sta7: AA-8)."""
+STA11_UNEXPECTED = (*STA7_UNEXPECTED, "p-data", "release-rq")
+"""The PDUs of the requestor/state-table/sta11-* scenarios (Sta11: AA-8)."""
+COLLIDING = frozenset(
+    {
+        "requestor/release/collision",
+        "requestor/abort/abort-in-sta11",
+        "requestor/transport/close-in-sta11",
+        *(f"requestor/state-table/sta11-{pdu}" for pdu in STA11_UNEXPECTED),
+    }
+)
+"""The scenarios that answer the SUT's A-RELEASE-RQ with ours (a release collision, Sta7,
+Evt12: AR-8) and expect its A-RELEASE-RP (AR-9)."""
+
 ACCEPTING: frozenset[str] = frozenset(
     {
         "requestor/abort/abort-in-sta6",
         "requestor/abort/abort-in-sta7",
+        "requestor/abort/abort-in-sta11",
         "requestor/abort/provider-abort-in-sta6",
         "requestor/dimse/echo-on-accepted-context",
         "requestor/negotiation/ac-context-rejected",
@@ -413,7 +456,11 @@ ACCEPTING: frozenset[str] = frozenset(
         "requestor/state-table/sta6-associate-rq",
         "requestor/state-table/sta6-release-rp",
         "requestor/state-table/sta6-unknown-pdu",
+        *(f"requestor/state-table/sta7-{pdu}" for pdu in STA7_UNEXPECTED),
+        *(f"requestor/state-table/sta11-{pdu}" for pdu in STA11_UNEXPECTED),
         "requestor/timeouts/no-echo-response",
+        "requestor/transport/close-in-sta7",
+        "requestor/transport/close-in-sta11",
     }
 )
 """The scenarios whose A-ASSOCIATE-AC has neither 53H nor 54H (all that send one and that
@@ -452,12 +499,13 @@ BREAKS: Mapping[str, Mapping[type[RequestorProtocol], Mapping[str, Verdict]]] = 
             "requestor/reject/transient-then-accepted": FAILED,
             "requestor/negotiation/ac-rejects-verification": FAILED,
         },
-        ClosesOnReleaseCollision: {"requestor/release/collision": FAILED},
+        ClosesOnReleaseCollision: dict.fromkeys(COLLIDING, FAILED),
         AbortsBack: {
             "requestor/abort/abort-in-sta5": FAILED,
             "requestor/abort/abort-in-sta6": FAILED,
             "requestor/abort/provider-abort-in-sta6": FAILED,
             "requestor/abort/abort-in-sta7": FAILED,
+            "requestor/abort/abort-in-sta11": FAILED,
         },
         UserSourceForUnknownPdu: {"requestor/state-table/sta6-unknown-pdu": FAILED},
         IgnoresOtherPdusInSta5: {
@@ -475,6 +523,12 @@ BREAKS: Mapping[str, Mapping[type[RequestorProtocol], Mapping[str, Verdict]]] = 
         },
         IgnoresReleaseRqInSta6: {"requestor/release/release-rq-in-sta6": FAILED},
         IgnoresAssociateRqInSta13: {"requestor/state-table/sta13-after-abort": FAILED},
+        IgnoresUnexpectedPdusInSta7: {
+            f"requestor/state-table/sta7-{pdu}": FAILED for pdu in STA7_UNEXPECTED
+        },
+        IgnoresUnexpectedPdusInSta11: {
+            f"requestor/state-table/sta11-{pdu}": FAILED for pdu in STA11_UNEXPECTED
+        },
         AbortsOnAcReservedFields: {"requestor/negotiation/ac-reserved-garbage": FAILED},
         AbortsOnUnknownAcItem: {"requestor/negotiation/ac-unknown-items": FAILED},
         AbortsOnRejectedContext: {
@@ -487,6 +541,10 @@ BREAKS: Mapping[str, Mapping[type[RequestorProtocol], Mapping[str, Verdict]]] = 
         WaitsOnAClosedTransport: {
             "requestor/transport/reset-mid-ac": FAILED,
             "requestor/abort/close-without-answer": FAILED,
+        },
+        WaitsOnAClosedTransportWhenReleasing: {
+            "requestor/transport/close-in-sta7": FAILED,
+            "requestor/transport/close-in-sta11": FAILED,
         },
         ShortAcseTimeout: {"requestor/negotiation/ac-delayed": Verdict.NON_STRICT},
         NeverTimesOut: {"requestor/timeouts/no-echo-response": FAILED},

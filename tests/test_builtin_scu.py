@@ -140,10 +140,13 @@ def test_a_p_data_tf_over_the_maximum_length_of_our_ac_fails(
     )
 
     assert result.verdict is Verdict.FAILED
-    command, data_set = received_p_data_lengths(result)
+    (command,) = received_p_data_lengths(result)
+    refused = next(e for e in result.transcript if e["label"] == "pdu-too-long")
+    data_set = int.from_bytes(bytes.fromhex(refused["hex"])[2:6], "big")  # its header only
     assert command <= 256 < data_set
     assert result.message == (
-        f"line 8: expected C-STORE-RQ, got a P-DATA-TF of PDU-length {data_set} over our "
+        f"line 8: expected C-STORE-RQ, got 1 P-DATA-TF PDU(s) ({command + 6} bytes) without "
+        f"a complete DIMSE message, then a P-DATA-TF of PDU-length {data_set} over our "
         "maximum 256 (PS3.8 D.1)"
     )
 

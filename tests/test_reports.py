@@ -108,7 +108,7 @@ def result(
         duration_s=0.25,
         transcript=transcript.to_json(),
         transcript_text=transcript.render(),
-        cells=[("Sta6", "Evt11"), ("Sta13", "Evt17")],
+        cells=[("Sta6", "Evt11", "AR-1"), ("Sta13", "Evt17", "AR-5")],
         peer=peer,
         baseline_reason="known since 1.0" if verdict in (Verdict.XFAIL, Verdict.XPASS) else "",
     )
@@ -209,7 +209,7 @@ def test_json_results_carry_the_contract_keys(json_report: dict[str, Any]) -> No
         assert entry["references"] == ["PS3.8 9.3.7", "PS3.8 Table 9-10"]
         assert entry["sut_role"] == "acceptor"
         assert entry["duration_s"] == 0.25
-        assert entry["cells"] == [["Sta6", "Evt11"], ["Sta13", "Evt17"]]
+        assert entry["cells"] == [["Sta6", "Evt11", "AR-1"], ["Sta13", "Evt17", "AR-5"]]
         assert untimed(entry["transcript"]) == untimed(release_transcript().to_json())
         assert [e["label"] for e in entry["transcript"]] == [
             "A-RELEASE-RQ",

@@ -87,7 +87,7 @@ def test_two_trigger_steps_make_two_associations_in_one_transcript(
     assert result.verdict is Verdict.PASSED, result.message
     assert labels(result).count("accepted") == 2
     assert [note.splitlines()[0] for note in sut_outputs(result)] == ["exit code 0"] * 2
-    assert result.cells.count(("Sta4", "Evt2")) == 2
+    assert result.cells.count(("Sta4", "Evt2", "AE-2")) == 2
 
 
 def test_a_trigger_step_closes_the_open_connection_and_records_the_command_first(

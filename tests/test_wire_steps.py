@@ -154,5 +154,5 @@ def test_reconnect_opens_a_new_association_after_an_abrupt_end(
 
     assert result.verdict is Verdict.PASSED, result.message
     assert server.association_count == before + 2
-    assert result.cells.count(("Sta1", "Evt5")) == 2
+    assert result.cells.count(("Sta1", "Evt5", "AE-5")) == 2
     assert [e["label"] for e in result.transcript].count("connected") == 2

@@ -12,7 +12,8 @@ Public API
   exactly one. Both raise ``PDUDecodeError`` (a ``harness.errors.DecodeError``) with the
   absolute 0-based ``offset`` and ``partial`` (the PDUs fully dissected before the defect).
 - ``to_dict(pkt)``: JSON-ready dict keyed by the field names below; ``describe(pkt)``: tree;
-  ``summarize(pdu)``: one line (name, non-reserved fields, item type codes).
+  ``summarize(pdu)``: one line (name, non-reserved fields, item type codes);
+  ``p_data_views(raw, listed)``: both for one P-DATA-TF, read without scapy.
 
 Field names (wire order; every length is computed when ``None``, sent as written when set)
 -----------------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ from harness.pdu.pdus import (
     UnknownPDU,
     pdu_name,
 )
-from harness.pdu.render import describe, summarize, to_dict
+from harness.pdu.render import describe, p_data_views, summarize, to_dict
 
 __all__ = [
     "A_ABORT",
@@ -148,6 +149,7 @@ __all__ = [
     "describe",
     "dissect",
     "dissect_one",
+    "p_data_views",
     "pdu_name",
     "summarize",
     "to_dict",
