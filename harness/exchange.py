@@ -269,6 +269,11 @@ class Exchange:
         except MismatchError as mismatch:
             self.verdict = mismatch.verdict or self.scenario.requirement.verdict_when_unmet
             message = mismatch.message
+        return self.finish(message)
+
+    def finish(self, message: str = "") -> Outcome:
+        """Tear down and give the outcome: the end of :meth:`run`, and of an exchange
+        driven step by step with :meth:`perform` (the fuzzer's examples)."""
         teardown = self._teardown()
         return Outcome(
             verdict=self.verdict,

@@ -59,6 +59,7 @@ from harness.reports import write_atomically
 from harness.reports.run import sut_record
 from harness.results import Requirement
 from harness.runner import (
+    SANITY_STEPS,
     RunOptions,
     SanityError,
     TriggeredSut,
@@ -76,13 +77,7 @@ REFERENCES = ("PS3.8 9.2.3", "PS3.8 Table 9-10")
 _ARTIM_STATES = frozenset({State.STA2, State.STA13})
 #: A fresh association after an example with an acceptor SUT: the sanity association of
 #: :data:`harness.runner.SANITY` on a new connection (liveness).
-_ACCEPTOR_LIVENESS: tuple[moves.Step, ...] = (
-    {"transport": "reconnect"},
-    {"associate": {}},
-    {"send": "C-ECHO-RQ"},
-    {"expect": "C-ECHO-RSP", "where": {"status": 0}},
-    {"release": {}},
-)
+_ACCEPTOR_LIVENESS: tuple[moves.Step, ...] = ({"transport": "reconnect"}, *SANITY_STEPS)
 _PER_STATE_TABLE: moves.Step = {"expect": "per-state-table"}
 
 
@@ -311,8 +306,7 @@ class FuzzMachine(RuleBasedStateMachine):
         try:
             if not self.failed:
                 self._run(_liveness_steps(self.session.profile), kind="liveness")
-                self.exchange.sut = None  # triggered by the steps; run() only tears down
-                outcome = self.exchange.run()
+                outcome = self.exchange.finish()
                 self.session.finished(outcome.cells, self.hostile)
         finally:
             self._close()

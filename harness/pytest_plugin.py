@@ -256,15 +256,20 @@ class _Tally:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Per profile: the verdict counts and the state-table cells exercised."""
+        from harness.reports.coverage import coverage_line
+        from harness.runner import CELLS_DEFINED, CELLS_TOTAL
+
         if not self.verdicts:
             return
         terminalreporter.write_sep("-", "DICOM verdicts")
         for peer, counts in sorted(self.verdicts.items()):
             verdicts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
-            cells = len(self.cells[peer])
-            terminalreporter.write_line(
-                f"{peer}: {verdicts}; PS3.8 Table 9-10 cells exercised: {cells} of 247"
-            )
+            cells = {
+                "cells_exercised": len(self.cells[peer]),
+                "cells_defined": CELLS_DEFINED,
+                "cells_total": CELLS_TOTAL,
+            }
+            terminalreporter.write_line(f"{peer}: {verdicts}; {coverage_line(cells)}")
 
 
 _TALLY = pytest.StashKey[_Tally]()

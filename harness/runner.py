@@ -49,6 +49,13 @@ from harness.scenario import Scenario, parse_scenario
 from harness.stimuli import Context
 from harness.transcript import Transcript, TransportEvent
 
+#: The sanity association: associate, C-ECHO, release (also the fuzzer's liveness check).
+SANITY_STEPS: Final[tuple[dict[str, Any], ...]] = (
+    {"associate": {}},
+    {"send": "C-ECHO-RQ"},
+    {"expect": "C-ECHO-RSP", "where": {"status": 0}},
+    {"release": {}},
+)
 SANITY = parse_scenario(
     {
         "id": "acceptor/sanity/echo",
@@ -56,12 +63,7 @@ SANITY = parse_scenario(
         "references": ["PS3.8 7.1", "PS3.8 7.2", "PS3.7 9.1.5"],
         "requirement": "MUST",
         "sut_role": "acceptor",
-        "steps": [
-            {"associate": {}},
-            {"send": "C-ECHO-RQ"},
-            {"expect": "C-ECHO-RSP", "where": {"status": 0}},
-            {"release": {}},
-        ],
+        "steps": list(SANITY_STEPS),
     },
     "<sanity association>",
 )
