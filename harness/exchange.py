@@ -28,7 +28,14 @@ from harness import association as assoc
 from harness import dimse, framing, pdu
 from harness.errors import HarnessError
 from harness.fsm import PDU_TYPES, Event, Pdu, Reaction, Role, received_event
-from harness.peer import UNLIMITED_P_DATA_CAP, FakePeer, Observation, Observed, pdu_label
+from harness.peer import (
+    UNLIMITED_P_DATA_CAP,
+    FakePeer,
+    Observation,
+    Observed,
+    SendStalledError,
+    pdu_label,
+)
 from harness.results import Verdict
 from harness.scenario import (
     Accept,
@@ -337,7 +344,11 @@ class Exchange:
     def _send(self, data: bytes, split: int | tuple[int, ...], pause: float) -> None:
         if self.ended is not None:
             raise MismatchError(f"cannot send: {describe(self.ended)} before")
-        if not self.peer.send(data, writes=write_sizes(len(data), split), pause=pause):
+        try:
+            sent = self.peer.send(data, writes=write_sizes(len(data), split), pause=pause)
+        except SendStalledError as stalled:
+            raise MismatchError(str(stalled)) from None
+        if not sent:
             self._end(Observation(Observed.RESET))
             raise MismatchError("the SUT reset the transport while the harness was sending")
         self._received_by_sut += data

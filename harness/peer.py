@@ -38,6 +38,11 @@ _live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
 _live_lock = threading.Lock()
 
 
+class SendStalledError(Exception):
+    """The SUT took none of our bytes for the socket's whole deadline: it stopped reading
+    (its receive window stayed shut), which is its behaviour to judge, not ours."""
+
+
 class Observed(StrEnum):
     """What one wait on the SUT ended with."""
 
@@ -150,7 +155,8 @@ class FakePeer:
         chunks = _chunks(data, writes)
         if len(chunks) > 1:
             note = ", ".join(filter(None, [note, f"in {len(chunks)} TCP writes"]))
-        self.transcript.add(Direction.SENT, label or pdu_label(data), data, note)
+        label = label or pdu_label(data)
+        self.transcript.add(Direction.SENT, label, data, note)
         for index, chunk in enumerate(chunks):
             if index and pause:
                 time.sleep(pause)
@@ -160,6 +166,13 @@ class FakePeer:
                 self.transcript.event(TransportEvent.RESET_BY_PEER, f"while sending: {exc}")
                 self.open = False
                 return False
+            except TimeoutError:
+                stalled = (
+                    f"the SUT stopped reading: our {len(data)}-byte {label} was not taken "
+                    f"within {self.sock.gettimeout():g} s"
+                )
+                self.transcript.event(TransportEvent.TIMED_OUT, f"while sending: {stalled}")
+                raise SendStalledError(stalled) from None
         return True
 
     # -- receiving -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ import json
 import select
 import socket
 import struct
+import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from harness.framing import encode_p_data_tf
-from harness.peer import DEFAULT_READ_CAP, FakePeer, Observed, pdu_label
+from harness.peer import DEFAULT_READ_CAP, FakePeer, Observed, SendStalledError, pdu_label
 from harness.transcript import RAW_KEEP, Direction, Entry, Transcript, TransportEvent
 
 LOOPBACK = "127.0.0.1"
@@ -292,6 +293,19 @@ def test_sending_into_a_reset_connection_reports_the_reset(link: Link) -> None:
     reset = link.entries()[-1]
     assert reset.label == "reset-by-peer"
     assert reset.note.startswith("while sending: ")
+
+
+def test_a_sut_that_stops_reading_stalls_the_send_within_its_deadline(link: Link) -> None:
+    link.peer.sock.settimeout(0.2)
+    flood = bytes(6) + bytes(32 * 1024 * 1024)  # more than loopback buffers hold
+
+    started = time.monotonic()
+    with pytest.raises(SendStalledError, match="the SUT stopped reading: our 33554438-byte"):
+        link.peer.send(flood, label="P-DATA-TF")
+
+    assert time.monotonic() - started < SAFETY_NET
+    stalled = link.entries()[-1]
+    assert (stalled.label, stalled.note[:30]) == ("timed-out", "while sending: the SUT stopped")
 
 
 # -- ending ------------------------------------------------------------------------------
