@@ -69,7 +69,7 @@ from harness.runner import (
     timers_of,
 )
 from harness.scenario import Scenario, Step, parse_scenario
-from harness.transcript import Transcript
+from harness.transcript import Direction, Transcript
 
 #: What a finding's scenario cites (PS3.8 9.2.3: the state transition table).
 REFERENCES = ("PS3.8 9.2.3", "PS3.8 Table 9-10")
@@ -79,6 +79,8 @@ _ARTIM_STATES = frozenset({State.STA2, State.STA13})
 #: :data:`harness.runner.SANITY` on a new connection (liveness).
 _ACCEPTOR_LIVENESS: tuple[moves.Step, ...] = ({"transport": "reconnect"}, *SANITY_STEPS)
 _PER_STATE_TABLE: moves.Step = {"expect": "per-state-table"}
+#: Seconds between the liveness association's attempts after a transient reject.
+RETRY_PAUSE = 0.1
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ def _parsed(text: str, role: str) -> tuple[Step, ...]:
     return parse_scenario(document, "<fuzz move>").steps
 
 
-class _Session:
+class FuzzSession:
     """What every example of one run shares: the SUT, its address, the timers, counts."""
 
     def __init__(
@@ -253,7 +255,7 @@ class _Session:
 class FuzzMachine(RuleBasedStateMachine):
     """One example: moves on a live exchange, each judged by its expectation."""
 
-    session: ClassVar[_Session]
+    session: ClassVar[FuzzSession]
 
     def __init__(self) -> None:
         super().__init__()
@@ -305,7 +307,7 @@ class FuzzMachine(RuleBasedStateMachine):
         """Liveness (unless a move failed), then close and collect the cells."""
         try:
             if not self.failed:
-                self._run(_liveness_steps(self.session.profile), kind="liveness")
+                self._live()
                 outcome = self.exchange.finish()
                 self.session.finished(outcome.cells, self.hostile)
         finally:
@@ -320,11 +322,31 @@ class FuzzMachine(RuleBasedStateMachine):
     def _run(self, steps: list[moves.Step], kind: str = "state-table") -> None:
         """Record ``steps`` and run them; a mismatch is a failure of ``kind``."""
         self.steps.extend(steps)
-        parsed = _parsed(json.dumps(steps, sort_keys=True), str(self.session.role))
         try:
-            self.exchange.perform(parsed)
+            self._perform(steps)
         except MismatchError as mismatch:
             self._fail(kind, mismatch.message)
+
+    def _perform(self, steps: list[moves.Step]) -> None:
+        self.exchange.perform(_parsed(json.dumps(steps, sort_keys=True), str(self.session.role)))
+
+    def _live(self) -> None:
+        """Liveness: the fresh association of :func:`_liveness_steps` must succeed. A
+        transient A-ASSOCIATE-RJ (result 2, PS3.8 9.3.4: the SUT is short of resources for
+        now, as an SCP still winding down the example's connection may be) is asked again,
+        every :data:`RETRY_PAUSE` seconds, until the profile's ``reply`` runs out."""
+        steps = _liveness_steps(self.session.profile)
+        self.steps.extend(steps)
+        deadline = time.monotonic() + self.session.timers.seconds("reply")
+        while True:
+            try:
+                self._perform(steps)
+                return
+            except MismatchError as mismatch:
+                left = deadline - time.monotonic()
+                if left <= 0 or not _rejected_transiently(self.exchange):
+                    self._fail("liveness", mismatch.message)
+                time.sleep(min(RETRY_PAUSE, left))
 
     def _fail(self, kind: str, message: str) -> NoReturn:
         self.failed = True
@@ -461,6 +483,18 @@ def _user_answer(profile: Profile, capability: str, what: str) -> moves.Step:
     return dict(_PER_STATE_TABLE)
 
 
+def _rejected_transiently(exchange: Exchange) -> bool:
+    """The SUT's last PDU is an A-ASSOCIATE-RJ of result 2, rejected-transient (PS3.8
+    9.3.4: the result is its byte 7); only an acceptor SUT answers an RQ."""
+    if exchange.tracker.role is not Role.ACCEPTOR:
+        return False
+    received = [e for e in exchange.peer.transcript.entries if e.direction is Direction.RECEIVED]
+    if not received:
+        return False
+    last = received[-1]
+    return last.label == "A-ASSOCIATE-RJ" and last.raw[7:8] == b"\x02"
+
+
 def _liveness_steps(profile: Profile) -> list[moves.Step]:
     """A fresh association after the example (PS3.8 9.1.4: hostile input ends one
     association at most): the sanity association with an acceptor SUT; with a requestor
@@ -506,7 +540,9 @@ def run_fuzz(
     try:
         with running(profile, options.out / "run" / profile.name) as address:
             report.sut = sut_record(profile, address)
-            session = _Session(profile, address, options, report, on_example=on_example, stop=stop)
+            session = FuzzSession(
+                profile, address, options, report, on_example=on_example, stop=stop
+            )
             if session.role is Role.ACCEPTOR:
                 sanity(profile, address, session.run_options, "before fuzzing")
             _fuzz(session)
@@ -520,7 +556,7 @@ def run_fuzz(
     return report
 
 
-def _fuzz(session: _Session) -> None:
+def _fuzz(session: FuzzSession) -> None:
     """Batches of examples until ``max_examples`` ran, a finding, or the budget is spent;
     a flaky failure starts the next batch with the next seed."""
     report, options = session.report, session.options
@@ -586,7 +622,7 @@ def finding_document(failure: OracleError, role: str) -> dict[str, Any]:
     }
 
 
-def write_finding(failure: OracleError, session: _Session) -> Finding:
+def write_finding(failure: OracleError, session: FuzzSession) -> Finding:
     """Write ``failure`` as a scenario file under ``--out`` (checked by the loader first),
     with the seed and the command that replays it in a comment."""
     document = finding_document(failure, str(session.role))

@@ -29,12 +29,13 @@ from harness.cli import (
     main,
 )
 from harness.fsm import Event, received_event
-from harness.fuzz import FuzzOptions, FuzzReport, run_fuzz
-from harness.process import free_port
-from harness.profile import load_profile
+from harness.fuzz import FuzzMachine, FuzzOptions, FuzzReport, FuzzSession, OracleError, run_fuzz
+from harness.process import LOOPBACK, free_port
+from harness.profile import Address, load_profile
 from harness.reference import (
     AcceptorFactory,
     AcceptorProtocol,
+    ReferenceConfig,
     ReferenceServer,
     config_from_mapping,
 )
@@ -169,6 +170,46 @@ def test_a_planted_hang_is_found_within_500_examples_and_replays_as_a_scenario(
         assert main(["run", "--peer", str(broken), finding["scenario"]]) == EXIT_FAILED
     with acceptor_profile(tmp_path, "clean", AcceptorProtocol) as clean:
         assert main(["run", "--peer", str(clean), finding["scenario"]]) == EXIT_OK
+
+
+def busy_answers(*answers: bool) -> AcceptorFactory:
+    """A built-in SCP whose n-th connection is told the association limit is reached as
+    ``answers`` says (then as its server says): it answers an RQ with A-ASSOCIATE-RJ
+    2/3/2, rejected-transient, local limit exceeded (PS3.8 Table 9-21)."""
+    told = iter(answers)
+
+    def factory(config: ReferenceConfig, *, busy: bool) -> AcceptorProtocol:
+        return AcceptorProtocol(config, busy=next(told, busy))
+
+    return factory
+
+
+@pytest.mark.parametrize(
+    ("answers", "alive"),
+    [((False, True), True), ((False, *[True] * 50), False)],
+    ids=["busy-once", "busy-for-good"],
+)
+def test_liveness_asks_again_after_a_transient_reject_until_reply_runs_out(
+    tmp_path: Path, answers: tuple[bool, ...], alive: bool
+) -> None:
+    with acceptor_profile(tmp_path, "busy", busy_answers(*answers)) as path:
+        profile = load_profile(str(path))
+        assert profile.port is not None
+        FuzzMachine.session = FuzzSession(
+            profile,
+            Address(LOOPBACK, profile.port),
+            FuzzOptions(out=tmp_path / "fuzz"),
+            FuzzReport(sut={}, seed=1),
+            on_example=None,
+            stop=None,
+        )
+        example = FuzzMachine()  # its connection is the first; liveness opens the next
+        if alive:
+            example.teardown()
+            assert not example.failed
+        else:
+            with pytest.raises(OracleError, match="A-ASSOCIATE-RJ"):
+                example.teardown()
 
 
 def test_a_short_fuzz_of_the_builtin_scu_finds_nothing(tmp_path: Path) -> None:
