@@ -171,7 +171,7 @@ class _Progress:
 
 
 def _summary(report: Any, coverage_matrix: bool = False) -> str:
-    from harness.reports.coverage import coverage_line, render_coverage
+    from harness.reports.coverage import coverage_lines
     from harness.reports.matrix import peers_of, render_matrix
     from harness.results import Verdict, summarize
 
@@ -184,9 +184,7 @@ def _summary(report: Any, coverage_matrix: bool = False) -> str:
         lines.append("")
         for result in noteworthy:
             lines.append(f"{result.verdict:<13} {result.peer} {result.id}: {result.message}")
-    lines += ["", coverage_line(report.coverage)]
-    if coverage_matrix:
-        lines.append(render_coverage(report.coverage))
+    lines += ["", *coverage_lines(report.coverage, coverage_matrix)]
     lines.append(f"{len(report.results)} scenario result(s) in {report.duration_s:.1f} s")
     if len(peers_of(report)) > 1:
         lines += ["", render_matrix(report)]
@@ -236,8 +234,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(_summary(report, args.coverage_matrix))
     if code == EXIT_OK and any(r.verdict.is_failure for r in report.results):
         code = EXIT_FAILED
-    if code in (EXIT_OK, EXIT_FAILED) and args.coverage_min is not None:
-        code = _check_coverage(report.coverage, args.coverage_min, "run") or code
+    code = _with_coverage(code, report.coverage, args.coverage_min, "run")
     if code == EXIT_OK and not report.results:
         print("dicom-harness run: no scenario selected", file=sys.stderr)
     return code
@@ -270,13 +267,16 @@ def _add_coverage_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_coverage(coverage: dict[str, Any], minimum: str, command: str) -> int:
-    """EXIT_FAILED, with the reason on stderr, when ``coverage`` is below ``minimum``."""
+def _with_coverage(code: int, coverage: dict[str, Any], minimum: str | None, command: str) -> int:
+    """``code``, or EXIT_FAILED (the reason on stderr) when a finished run's ``coverage``
+    is below ``--coverage-min``."""
     from harness.runner import coverage_shortfall
 
+    if code not in (EXIT_OK, EXIT_FAILED) or minimum is None:
+        return code
     shortfall = coverage_shortfall(coverage, minimum)
     if shortfall is None:
-        return EXIT_OK
+        return code
     print(f"dicom-harness {command}: {shortfall}", file=sys.stderr)
     return EXIT_FAILED
 

@@ -114,9 +114,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     print(summary(report, args.coverage_matrix))
     if code == cli.EXIT_OK and report.findings:
         code = cli.EXIT_FAILED
-    if code in (cli.EXIT_OK, cli.EXIT_FAILED) and args.coverage_min is not None:
-        code = cli._check_coverage(report.coverage, args.coverage_min, "fuzz") or code
-    return code
+    return cli._with_coverage(code, report.coverage, args.coverage_min, "fuzz")
 
 
 def _progress(stream: Any, total: int) -> Any:
@@ -137,7 +135,7 @@ def _progress(stream: Any, total: int) -> Any:
 
 def summary(report: Any, coverage_matrix: bool = False) -> str:
     """The terminal summary: counts, findings with their scenario files, coverage."""
-    from harness.reports.coverage import coverage_line, render_coverage
+    from harness.reports.coverage import coverage_lines
 
     lines = [
         "",
@@ -151,8 +149,5 @@ def summary(report: Any, coverage_matrix: bool = False) -> str:
     lines += [f"flaky (not a finding): {text}" for text in report.flaky]
     if not report.findings:
         lines.append("no finding")
-    coverage = report.coverage
-    lines += ["", coverage_line(coverage)]
-    if coverage_matrix:
-        lines.append(render_coverage(coverage))
+    lines += ["", *coverage_lines(report.coverage, coverage_matrix)]
     return "\n".join(lines)

@@ -70,3 +70,9 @@ def render_coverage(coverage: Mapping[str, Any]) -> str:
         )
     lines.append(LEGEND)
     return "\n".join(lines)
+
+
+def coverage_lines(coverage: Mapping[str, Any], matrix: bool) -> list[str]:
+    """What ``run`` and ``fuzz`` print: the counts line, and the matrix with ``matrix``
+    (``--coverage-matrix``)."""
+    return [coverage_line(coverage), *([render_coverage(coverage)] if matrix else [])]
