@@ -57,7 +57,6 @@ from harness.process import LOOPBACK, PeerStartError
 from harness.profile import Address, Profile, running
 from harness.reports import write_atomically
 from harness.reports.run import sut_record
-from harness.results import Requirement
 from harness.runner import (
     SANITY_STEPS,
     RunOptions,
@@ -68,7 +67,7 @@ from harness.runner import (
     sanity,
     timers_of,
 )
-from harness.scenario import Scenario, Step, parse_scenario
+from harness.scenario import Scenario, Step, parse_scenario, parse_steps, stepwise_frame
 from harness.transcript import Direction, Transcript
 
 #: What a finding's scenario cites (PS3.8 9.2.3: the state transition table).
@@ -180,15 +179,7 @@ class _BudgetSpent(BaseException):
 @functools.lru_cache(maxsize=4096)
 def _parsed(text: str, role: str) -> tuple[Step, ...]:
     """Steps (JSON text) as the scenario loader builds them, checked once per distinct move."""
-    document = {
-        "id": f"{role}/fuzz/move",
-        "title": "one fuzzer move",
-        "references": list(REFERENCES),
-        "requirement": "MUST",
-        "sut_role": role,
-        "steps": json.loads(text),
-    }
-    return parse_scenario(document, "<fuzz move>").steps
+    return parse_steps(json.loads(text), role, "<fuzz move>")
 
 
 class FuzzSession:
@@ -242,14 +233,7 @@ class FuzzSession:
 
     def scenario(self) -> Scenario:
         """The frame of an example's exchange: its steps are the moves, run one by one."""
-        return Scenario(
-            id=f"{self.role}/fuzz/example",
-            title="fuzz example",
-            references=REFERENCES,
-            requirement=Requirement.MUST,
-            sut_role=str(self.role),
-            steps=(),
-        )
+        return stepwise_frame(str(self.role), "fuzz example")
 
 
 class FuzzMachine(RuleBasedStateMachine):

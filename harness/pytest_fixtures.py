@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from harness.pytest_session import DicomSession
     from harness.results import ScenarioResult
     from harness.runner import TriggeredSut
-    from harness.scenario import Step
     from harness.stimuli import Context
     from harness.transcript import Transcript
 
@@ -87,8 +86,10 @@ class DicomPeer:
         3}``); returns the fields of the PDU or DIMSE message it matched ({} for none)."""
         __tracebackhide__ = True
         from harness.exchange import MismatchError
+        from harness.scenario import parse_steps
 
-        steps = _parse(dict(node), self.exchange.scenario.sut_role, self.source)
+        sut_role = self.exchange.scenario.sut_role
+        steps = parse_steps([dict(node)], sut_role, f"{self.source}: {node}")
         try:
             self.exchange.perform(steps)
         except MismatchError as mismatch:
@@ -256,21 +257,6 @@ class DicomListener:
         return peer
 
 
-def _parse(node: dict[str, Any], sut_role: str, source: str) -> tuple[Step, ...]:
-    """One step mapping, validated and built as in a scenario file (errors name it)."""
-    from harness.scenario import parse_scenario
-
-    document = {
-        "id": f"{sut_role}/pytest/step",
-        "title": source,
-        "references": ["PS3.8 9"],
-        "requirement": "MUST",
-        "sut_role": sut_role,
-        "steps": [node],
-    }
-    return parse_scenario(document, f"{source}: {node}").steps
-
-
 def _exchange(
     connection: FakePeer | None,
     context: Context,
@@ -280,18 +266,10 @@ def _exchange(
 ) -> Exchange:
     """An exchange of a hand-written test: no steps of its own, they come one at a time."""
     from harness.exchange import Exchange
-    from harness.results import Requirement
-    from harness.scenario import Scenario
+    from harness.scenario import stepwise_frame
 
-    scenario = Scenario(
-        id=f"{role}/pytest",
-        title="a hand-written test",
-        references=("PS3.8 9",),
-        requirement=Requirement.MUST,
-        sut_role=str(role),
-        steps=(),
-    )
-    return Exchange(scenario, connection, context, timers, role, sut=sut)
+    frame = stepwise_frame(str(role), "a hand-written test")
+    return Exchange(frame, connection, context, timers, role, sut=sut)
 
 
 # -- the fixtures ------------------------------------------------------------------------

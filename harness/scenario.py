@@ -412,3 +412,34 @@ def load_scenarios(paths: Iterable[str | Path]) -> list[Scenario]:
         seen[scenario.id] = str(path)
         scenarios.append(scenario)
     return scenarios
+
+
+#: What a stepwise exchange cites: PS3.8 section 9, the protocol its steps drive.
+STEPWISE_REFERENCE = "PS3.8 9"
+
+
+def parse_steps(steps: Sequence[Mapping[str, Any]], sut_role: str, source: str) -> tuple[Step, ...]:
+    """Steps given one at a time (a hand-written test's helpers, the fuzzer's moves),
+    checked and built exactly as in a scenario file; an error names ``source``."""
+    document = {
+        "id": f"{sut_role}/stepwise/step",
+        "title": source,
+        "references": [STEPWISE_REFERENCE],
+        "requirement": "MUST",
+        "sut_role": sut_role,
+        "steps": list(steps),
+    }
+    return parse_scenario(document, source).steps
+
+
+def stepwise_frame(sut_role: str, title: str) -> Scenario:
+    """The scenario of an exchange whose steps come one at a time
+    (:meth:`harness.exchange.Exchange.perform`, :func:`parse_steps`): none of its own."""
+    return Scenario(
+        id=f"{sut_role}/stepwise/{title.replace(' ', '-')}",
+        title=title,
+        references=(STEPWISE_REFERENCE,),
+        requirement=Requirement.MUST,
+        sut_role=sut_role,
+        steps=(),
+    )

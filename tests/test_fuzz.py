@@ -39,7 +39,7 @@ from harness.reference import (
     ReferenceServer,
     config_from_mapping,
 )
-from harness.scenario import Raw, Send, Step, load_scenario, parse_scenario
+from harness.scenario import Raw, Send, Step, load_scenario, parse_steps
 from harness.stimuli import build_pdus, mutate, stand_in_context
 
 BUILTIN = load_profile("builtin")
@@ -56,15 +56,7 @@ PROPERTY = settings(max_examples=300, database=None, suppress_health_check=list(
 
 
 def one_step(step: moves.Step, role: str) -> Step:
-    document = {
-        "id": f"{role}/fuzz/property",
-        "title": "one generated move",
-        "references": ["PS3.8 9.2.3"],
-        "requirement": "MUST",
-        "sut_role": role,
-        "steps": [step],
-    }
-    (parsed,) = parse_scenario(document, "<property>").steps
+    (parsed,) = parse_steps([step], role, "<property>")
     return parsed
 
 
