@@ -8,13 +8,15 @@ association, 130 interrupted (Ctrl-C or SIGTERM; the partial reports are written
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import re
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,6 +30,7 @@ EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
 
 _HEX_TEXT = re.compile(rb"[0-9A-Fa-f\s:]*")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class UsageError(Exception):
@@ -215,11 +218,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = RunOptions(
         timeout_scale=args.timeout_scale, jobs=args.jobs, strict=args.strict, seed=args.seed
     )
-    previous = signal.signal(signal.SIGTERM, _terminate)
     code = EXIT_OK
     try:
-        for profile in profiles:
-            run_suite(scenarios, profile, report, options, on_result=_Progress(sys.stderr))
+        with stop_signals():
+            for profile in profiles:
+                run_suite(scenarios, profile, report, options, on_result=_Progress(sys.stderr))
     except SanityError as exc:
         print(f"dicom-harness run: {exc}", file=sys.stderr)
         code = EXIT_UNREACHABLE
@@ -229,7 +232,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\ndicom-harness run: interrupted; writing partial reports", file=sys.stderr)
         code = EXIT_INTERRUPTED
     finally:
-        signal.signal(signal.SIGTERM, previous)
         _write_reports(args, report)
     print(_summary(report, args.coverage_matrix))
     if code == EXIT_OK and any(r.verdict.is_failure for r in report.results):
@@ -281,9 +283,24 @@ def _with_coverage(code: int, coverage: dict[str, Any], minimum: str | None, com
     return EXIT_FAILED
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM ends a run like Ctrl-C: partial reports are still written."""
-    raise KeyboardInterrupt
+@contextlib.contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """Ctrl-C (SIGINT) and SIGTERM end a command like KeyboardInterrupt, so that its
+    partial reports are still written; the event is set as well, for a loop to check
+    where a KeyboardInterrupt raised inside a callback may be swallowed (hypothesis's gc
+    hook). The previous handlers come back on exit."""
+    stop = threading.Event()
+
+    def interrupt(signum: int, frame: Any) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, interrupt) for number in _STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _add_selection(parser: argparse.ArgumentParser) -> None:

@@ -14,13 +14,9 @@ only when the command runs.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def register(commands: Any) -> None:
@@ -87,19 +83,11 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     )
     report = FuzzReport(sut={}, seed=args.seed if args.seed is not None else new_seed())
     print(f"fuzz {profile.name}: seed {report.seed}", file=sys.stderr)
-    stop = threading.Event()
-
-    def interrupt(signum: int, frame: Any) -> None:
-        """Ctrl-C and SIGTERM: stop at the next move even if this KeyboardInterrupt is
-        lost in a callback, and write the report."""
-        stop.set()
-        raise KeyboardInterrupt
-
-    previous = {number: signal.signal(number, interrupt) for number in _STOP_SIGNALS}
     code = cli.EXIT_OK
     try:
-        progress = _progress(sys.stderr, args.max_examples)
-        run_fuzz(profile, options, report, on_example=progress, stop=stop)
+        with cli.stop_signals() as stop:
+            progress = _progress(sys.stderr, args.max_examples)
+            run_fuzz(profile, options, report, on_example=progress, stop=stop)
     except SanityError as exc:
         print(f"dicom-harness fuzz: {exc}", file=sys.stderr)
         code = cli.EXIT_UNREACHABLE
@@ -107,8 +95,6 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         print("\ndicom-harness fuzz: interrupted; writing the report", file=sys.stderr)
         code = cli.EXIT_INTERRUPTED
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
         if args.json:
             write_report(report, args.json)
     print(summary(report, args.coverage_matrix))
