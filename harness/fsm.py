@@ -31,12 +31,14 @@ __all__ = [
     "ABORT_REASONS",
     "ACTIONS",
     "BLANK",
+    "DATA_INDICATIONS",
     "PDU_TYPES",
     "RECEIVE_EVENTS",
     "SEND_EVENTS",
     "TABLE",
     "TOLERATED_ABORT_SOURCES",
     "UNDEFINED",
+    "USER_PRIMITIVES",
     "AbortSource",
     "Action",
     "Artim",
@@ -56,6 +58,7 @@ __all__ = [
     "cell",
     "next_state",
     "received_event",
+    "user_primitives",
 ]
 
 
@@ -433,6 +436,11 @@ ACTIONS: Final[Mapping[str, Action]] = MappingProxyType(
     }
 )
 
+#: The actions that issue the P-DATA indication (PS3.8 Tables 9-7, 9-8): the cells where
+#: a received P-DATA-TF's content is read and passed on; elsewhere it is unexpected
+#: (AA-1, AA-8) or ignored (AA-6) whatever it holds.
+DATA_INDICATIONS: Final = frozenset({"DT-2", "AR-6"})
+
 #: A blank cell of Table 9-10: the standard defines no action for that state and event.
 BLANK: Final = None
 
@@ -627,20 +635,26 @@ TOLERATED_ABORT_SOURCES: Final[Mapping[str, Mapping[AbortSource, str]]] = Mappin
     }
 )
 
-#: States where the entity waits for its own user, with the primitives that end the wait
-#: and put something on the wire: Sta3 answers the A-ASSOCIATE indication with an accept
-#: (AE-7, AC) or reject (AE-8, RJ); Sta8, Sta9 and Sta12 answer the A-RELEASE indication
-#: with a response (AR-4 or AR-9, RP). In Sta8 the user may still send data first (AR-7,
-#: Table 9-10 Sta8/Evt9). A local A-ABORT (Evt15, AA-1) is possible in every state from
-#: Sta3 to Sta12 at any time and is not listed.
-_AWAITING_USER: Final[Mapping[State, tuple[Event, ...]]] = MappingProxyType(
-    {
-        State.STA3: (Event.EVT7, Event.EVT8),
-        State.STA8: (Event.EVT14, Event.EVT9),
-        State.STA9: (Event.EVT14,),
-        State.STA12: (Event.EVT14,),
-    }
-)
+#: The primitives of the entity's own user that put something on the wire (PS3.8 9.2.3,
+#: Table 9-10): the A-ASSOCIATE response, accept (Evt7) or reject (Evt8), the P-DATA
+#: request (Evt9), the A-RELEASE request (Evt11) and response (Evt14), the A-ABORT request
+#: (Evt15). The user may issue each on its own in any state whose cell for it is defined
+#: (:func:`user_primitives`). Evt1, the A-ASSOCIATE request, opens another connection.
+#: The answers to an indication come first: the likeliest reaction leads where a list of
+#: them is in this order (:mod:`harness.tracker` presumes the first when it cannot wait).
+USER_PRIMITIVES: Final = (Event.EVT7, Event.EVT8, Event.EVT14, Event.EVT9, Event.EVT11, Event.EVT15)
+
+#: States where the entity has passed an indication to its user and waits for the answer:
+#: Sta3 (the A-ASSOCIATE indication: AE-7 AC or AE-8 RJ), Sta8, Sta9 and Sta12 (the
+#: A-RELEASE indication: AR-4 or AR-9 RP; in Sta8 the user may send data first, AR-7).
+#: Silence is no answer there; any primitive of its user defined there is (an A-ABORT,
+#: AA-1, included).
+_AWAITING_USER: Final = frozenset({State.STA3, State.STA8, State.STA9, State.STA12})
+
+
+def user_primitives(state: State) -> tuple[Event, ...]:
+    """The primitives of :data:`USER_PRIMITIVES` that Table 9-10 defines in ``state``."""
+    return tuple(event for event in USER_PRIMITIVES if cell(state, event) is not None)
 
 
 @dataclass(frozen=True)
@@ -648,7 +662,8 @@ class Reaction:
     """One acceptable wire reaction of an entity to an event.
 
     ``actions`` is the chain that produces it, e.g. ``("AR-2", "AR-4")``: the cell's action,
-    then, where it leaves the entity waiting for its own user, the user's answer. ``sends``
+    then, where it sends nothing and leaves the entity where its user may act, the user's
+    first primitive there (its answer, where the action passed it an indication). ``sends``
     is the PDU that shows on the wire (None: no PDU); for an A-ABORT, ``abort_source`` and
     the acceptable ``abort_reasons``. ``closes_transport``: the entity closes the
     connection. ``starts_artim``: it (re)starts ARTIM, so it will close by itself if the
@@ -676,18 +691,20 @@ _Step = tuple[Action, Effect]
 
 
 def _chains(action: Action, effect: Effect, role: Role) -> list[tuple[_Step, ...]]:
-    """The action's effect, followed by each user answer if it leaves the user to answer."""
+    """The action's effect alone (unless its user must answer), and followed by each
+    primitive its user may issue in the state reached, where the action sends nothing."""
     first = (action, effect)
-    answers = _AWAITING_USER.get(effect.next_state, ()) if effect.sends is None else ()
-    if not answers:
-        return [(first,)]
+    answers = user_primitives(effect.next_state) if effect.sends is None else ()
+    alone = [] if answers and effect.next_state in _AWAITING_USER else [(first,)]
     replies = (_defined_cell(effect.next_state, event) for event in answers)
-    return [(first, (reply, reply.effect(role))) for reply in replies]
+    return alone + [(first, (reply, reply.effect(role))) for reply in replies]
 
 
-def _reactions(chain: tuple[_Step, ...]) -> list[Reaction]:
-    """The wire reactions of a chain of actions: one per acceptable A-ABORT source."""
-    senders = [(action, effect) for action, effect in chain if effect.sends is not None]
+def _reactions(chain: tuple[_Step, ...], *, tolerant: bool) -> list[Reaction]:
+    """The wire reactions of a chain of actions: one per acceptable A-ABORT source.
+    ``tolerant``: the chain answers a received event, so the sources of
+    :data:`TOLERATED_ABORT_SOURCES` apply to an A-ABORT its first action sends."""
+    senders = [step for step in chain if step[1].sends is not None]
     reaction = Reaction(
         actions=tuple(action.name for action, _ in chain),
         sends=senders[0][1].sends if senders else None,
@@ -704,7 +721,8 @@ def _reactions(chain: tuple[_Step, ...]) -> list[Reaction]:
         return replace(reaction, abort_source=source, abort_reasons=reasons, tolerance=tolerance)
 
     strict = [effect.abort_source] if effect.abort_source is not None else list(AbortSource)
-    tolerated = TOLERATED_ABORT_SOURCES.get(action.name, {})
+    own = tolerant and senders[0] is chain[0]
+    tolerated = TOLERATED_ABORT_SOURCES.get(action.name, {}) if own else {}
     return [aborting(source) for source in strict] + [
         aborting(source, why) for source, why in tolerated.items()
     ]
@@ -723,16 +741,23 @@ def acceptable_reactions(
     Where the standard leaves a choice, every alternative is returned:
 
     - AE-6 (RQ in Sta2): the provider may reject at once (RJ), or pass the RQ to its user,
-      who answers AC (AE-7) or RJ (AE-8). "Nothing" is not a final answer.
+      who answers AC (AE-7) or RJ (AE-8), or aborts (Evt15, AA-1). "Nothing" is not a
+      final answer.
     - AR-2 (release RQ in Sta6): the user answers RP (AR-4); it may send P-DATA-TF first
-      (AR-7, staying in Sta8). AR-8 (collision in Sta7): the requestor's user answers RP
-      (AR-9); the acceptor sends nothing and waits for the peer's RP (Sta10). AR-10: RP.
+      (AR-7, staying in Sta8), or abort. AR-8 (collision in Sta7): the requestor's user
+      answers RP (AR-9); the acceptor sends nothing and waits for the peer's RP (Sta10).
+      AR-10: RP.
+    - An action that sends nothing and leaves the entity where its user may act (DT-2 and
+      AE-3: Sta6; AR-6: Sta7; AR-8: Sta10): nothing, or the user's first primitive there
+      (in Sta6 a P-DATA-TF, DT-1, e.g. the answer to the message just received; an
+      A-RELEASE-RQ, AR-1; an A-ABORT, AA-1). What the user does after a reaction that
+      sends is its own cell (:func:`user_primitives` of the state reached).
     - A-ABORT: the source fixed by the action (AA-1: 0, AA-8: 2) or either source where it
-      is unstated (AA-7), each with the reasons of :data:`ABORT_REASONS`; plus the sources
-      of :data:`TOLERATED_ABORT_SOURCES`, marked with their ``tolerance``.
+      is unstated (AA-7), each with the reasons of :data:`ABORT_REASONS`; plus, for the
+      action of the cell of a received event, the sources of
+      :data:`TOLERATED_ABORT_SOURCES`, marked with their ``tolerance`` (never for the
+      A-ABORT of the user's own Evt15).
 
-    A local A-ABORT (Evt15) is open to the user in Sta3..Sta12 at any moment and is not
-    listed as a reaction; ask ``acceptable_reactions(state, Event.EVT15, role)`` for it.
     A reaction ending in Sta13 leaves the close to the peer, or to ARTIM (Evt18, AA-2);
     when an entity closes sooner is a question of its ARTIM value, for the scenario to
     judge, not of the table.
@@ -741,9 +766,10 @@ def acceptable_reactions(
     if action is None:
         return UNDEFINED
     effects = dict.fromkeys(action.effect(role, acceptable=ok) for ok in (True, False))
+    tolerant = event not in USER_PRIMITIVES
     return tuple(
         reaction
         for effect in effects
         for chain in _chains(action, effect, role)
-        for reaction in _reactions(chain)
+        for reaction in _reactions(chain, tolerant=tolerant)
     )

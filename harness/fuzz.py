@@ -52,6 +52,7 @@ from harness import __version__
 from harness import fuzz_strategies as moves
 from harness.exchange import Exchange, MismatchError, Timers
 from harness.fsm import Role, State
+from harness.memo import Memo
 from harness.peer import FakePeer
 from harness.process import LOOPBACK, PeerStartError
 from harness.profile import Address, Profile, running
@@ -176,10 +177,20 @@ class _BudgetSpent(BaseException):
     """The run's ``--deadline`` is spent (a BaseException: hypothesis must not shrink it)."""
 
 
-@functools.lru_cache(maxsize=4096)
-def _parsed(text: str, role: str) -> tuple[Step, ...]:
-    """Steps (JSON text) as the scenario loader builds them, checked once per distinct move."""
-    return parse_steps(json.loads(text), role, "<fuzz move>")
+_PARSED: Memo[tuple[Step, ...]] = Memo(entries=1024)
+#: Longest JSON text of a move kept parsed: the moves that repeat (the association, C-ECHO,
+#: release, the table's judgement) are short; a 64 KiB payload is parsed every time.
+_PARSED_TEXT_MAX = 2048
+
+
+def _parsed(steps: list[moves.Step], role: str) -> tuple[Step, ...]:
+    """``steps`` as the scenario loader builds them, checked once per distinct short move."""
+    text = json.dumps(steps, sort_keys=True)
+
+    def parse() -> tuple[Step, ...]:
+        return parse_steps(json.loads(text), role, "<fuzz move>")
+
+    return parse() if len(text) > _PARSED_TEXT_MAX else _PARSED.get((text, role), parse)
 
 
 class FuzzSession:
@@ -312,7 +323,7 @@ class FuzzMachine(RuleBasedStateMachine):
             self._fail(kind, mismatch.message)
 
     def _perform(self, steps: list[moves.Step]) -> None:
-        self.exchange.perform(_parsed(json.dumps(steps, sort_keys=True), str(self.session.role)))
+        self.exchange.perform(_parsed(steps, str(self.session.role)))
 
     def _live(self) -> None:
         """Liveness: the fresh association of :func:`_liveness_steps` must succeed. A
@@ -368,24 +379,24 @@ class FuzzMachine(RuleBasedStateMachine):
         if not self.connected:
             self.reconnect()
             return
-        available: list[Callable[..., None]] = [self.hang_up]
+        available = ["hang_up"]
         if self.session.options.artim and self.state in _ARTIM_STATES:
-            available.append(self.artim)
+            available.append("artim")
         if self.framed:
             available += self.sends()
-        chosen = data.draw(st.sampled_from(available), label="move")
-        if chosen == self.hang_up:
-            self.hang_up(data.draw(st.sampled_from(("close", "reset")), label="action"))
-        elif chosen == self.pdu:
-            self.pdu(data.draw(self.pdu_strategy, label="pdu"))
+        name, argument = data.draw(_moves(self.pdu_strategy, tuple(available)), label="move")
+        if name == "hang_up":
+            self.hang_up(argument)
+        elif name == "pdu":
+            self.pdu(argument)
         else:
-            chosen()
+            getattr(self, name)()
 
     pdu_strategy: ClassVar[st.SearchStrategy[moves.Move]] = moves.pdu_moves()
 
-    def sends(self) -> list[Callable[..., None]]:
+    def sends(self) -> list[str]:
         """The moves that send, open in the presumed state (by role, see subclasses)."""
-        return [self.pdu] * 4
+        return ["pdu"] * 4
 
     def pdu(self, move: moves.Move) -> None:
         """Any PDU, valid or mutated."""
@@ -412,13 +423,13 @@ class FuzzMachine(RuleBasedStateMachine):
 class AcceptorMachine(FuzzMachine):
     """An acceptor SUT: we connect (Evt5) and send whatever we like."""
 
-    def sends(self) -> list[Callable[..., None]]:
+    def sends(self) -> list[str]:
         """Any PDU; the profile's association in Sta2; a C-ECHO once so associated."""
         available = super().sends()
         if self.state is State.STA2:
-            available += [self.associate] * 2
+            available += ["associate"] * 2
         if self.associated and self.state is State.STA6:
-            available.append(self.echo)
+            available.append("echo")
         return available
 
     def associate(self) -> None:
@@ -438,13 +449,13 @@ class RequestorMachine(FuzzMachine):
     """Valid ACs excepted: the SUT's user answers one with more than the table's reaction
     (see :meth:`accept`)."""
 
-    def sends(self) -> list[Callable[..., None]]:
+    def sends(self) -> list[str]:
         """Any PDU; our AC in Sta5; our C-ECHO-RSP to its request in Sta6."""
         available = super().sends()
         if self.state is State.STA5:
-            available += [self.accept] * 2
+            available += ["accept"] * 2
         if self.request_pending and self.state is State.STA6:
-            available += [self.respond] * 2
+            available += ["respond"] * 2
         return available
 
     def accept(self) -> None:
@@ -458,6 +469,29 @@ class RequestorMachine(FuzzMachine):
         self.request_pending = False
         expect = _user_answer(self.session.profile, "initiates_release", "A-RELEASE-RQ")
         self._run([{"send": "C-ECHO-RSP"}, expect])
+
+
+_HANG_UPS = st.sampled_from(("close", "reset"))
+
+
+@functools.cache
+def _moves(
+    pdus: st.SearchStrategy[moves.Move], names: tuple[str, ...]
+) -> st.SearchStrategy[tuple[str, Any]]:
+    """One move among ``names`` (a name listed n times is drawn n times as often), with
+    what it takes (the hang-up's action, the PDU move), in one draw; one strategy per
+    set of open moves, built once (there are a few dozen sets)."""
+    taking = {"hang_up": _HANG_UPS, "pdu": pdus}
+    named = {
+        name: taking.get(name, st.none()).map(functools.partial(_named, name))
+        for name in set(names)
+    }
+    return st.sampled_from(names).flatmap(named.__getitem__)
+
+
+def _named(name: str, argument: Any) -> tuple[str, Any]:
+    """A drawn move: its name and what it takes."""
+    return name, argument
 
 
 def _user_answer(profile: Profile, capability: str, what: str) -> moves.Step:

@@ -16,9 +16,11 @@ that a finding is about the SUT and not about the fuzzer:
   wait on (:attr:`Move.unframed`; only the transport may follow it). No length ever
   claims more than a few bytes beyond what is sent, so the SUT never has to refuse one,
   an event the table does not name.
-- Valid P-DATA-TF carry a whole C-ECHO-RQ on the Verification context, sent by the fuzz
-  machine once associated with the profile's contexts; the SUT's user answers it (DIMSE
-  content is not the UL oracle's business).
+- P-DATA-TF carry whole DIMSE messages (a C-ECHO-RQ, on the Verification context from
+  the fuzz machine once associated, or on any PC-ID; a C-STORE-RQ in one PDU), so that
+  the SUT reads them as valid or as PS3.8 lets it refuse them (:mod:`harness.pdu.validity`);
+  what the SUT's user answers is its own cell (DIMSE content is not the UL oracle's
+  business).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from harness import dimse
+from harness.stimuli import stand_in_context
 
 Step = dict[str, Any]
 """One step of the scenario format, as parsed from YAML."""
@@ -40,6 +43,7 @@ _HEADER = struct.Struct(">BBL")
 _DEFINED_TYPES = frozenset(range(1, 8))
 #: Item types of A-ASSOCIATE-RQ/AC variable items (PS3.8 9.3.2-9.3.3).
 _VARIABLE_ITEMS = (0x10, 0x20, 0x50)
+_USER_INFORMATION = 0x50
 #: Sub-item types of the user information item PS3.7 Annex D defines (51H..59H).
 _USER_DATA_TYPES = frozenset(range(0x51, 0x5A))
 #: Item types no PDU defines: PS3.8 9.3.1 says a receiver skips them.
@@ -213,14 +217,23 @@ def unknown_pdus() -> st.SearchStrategy[Move]:
 def wrong_lengths() -> st.SearchStrategy[Move]:
     """A PDU whose PDU-length is shorter than its fields (PS3.8 9.3.1), sent cut at that
     length (an A-ASSOCIATE-RQ/AC is at least 68 bytes long, the others 4): a PDU that
-    cannot be parsed (Evt19). A longer length padded with bytes is left to the scenarios
-    (``acceptor/malformed/release-rq-length-6``): PS3.8 lets the receiver read it whole."""
+    cannot be parsed (Evt19). A longer length padded with bytes: :func:`padded_lengths`."""
     association = st.tuples(
         st.sampled_from(("A-ASSOCIATE-RQ", "A-ASSOCIATE-AC")), st.integers(0, 67)
     )
     fixed = st.tuples(st.sampled_from(_FIXED_PDUS), st.integers(0, 3))
     return st.one_of(association, fixed).map(
         lambda p: Move({"send": p[0], "length": p[1], "truncate": 6 + p[1]}, hostile=True)
+    )
+
+
+def padded_lengths() -> st.SearchStrategy[Move]:
+    """A 10-byte PDU whose PDU-length is 5-16, not the 4 PS3.8 fixes (Tables 9-21,
+    9-24..9-26), with that many bytes: the SUT may read it whole or refuse it
+    (:mod:`harness.pdu.validity`)."""
+    padding = st.binary(min_size=1, max_size=12)
+    return st.tuples(st.sampled_from(_FIXED_PDUS), padding).map(
+        lambda p: Move({"send": p[0], "length": 4 + len(p[1]), "append": _hex(p[1])}, hostile=True)
     )
 
 
@@ -318,6 +331,41 @@ def item_length_lies() -> st.SearchStrategy[Move]:
     )
 
 
+def _rq_without(types: frozenset[int]) -> bytes:
+    """A valid A-ASSOCIATE-RQ without its items (and user-information sub-items) of
+    ``types``."""
+    packet = stand_in_context().default_rq().build()
+    packet.variable_items = [i for i in packet.variable_items if i.item_type not in types]
+    for item in packet.variable_items:
+        if item.item_type == _USER_INFORMATION:
+            item.user_data = [s for s in item.user_data if s.item_type not in types]
+    return bytes(packet)
+
+
+def rq_missing_items() -> st.SearchStrategy[Move]:
+    """An A-ASSOCIATE-RQ without some of its mandatory items (PS3.8 9.3.2, Table 9-11:
+    one 10H, one or more 20H, one 50H; PS3.8 D.1: the 50H holds a 51H): an invalid PDU
+    (Evt19)."""
+    types = st.frozensets(st.sampled_from((0x10, 0x20, _USER_INFORMATION, 0x51)), min_size=1)
+    return types.map(lambda dropped: Move({"raw": _hex(_rq_without(dropped))}, hostile=True))
+
+
+def foreign_p_data() -> st.SearchStrategy[Move]:
+    """Whole DIMSE messages the SUT may refuse (:mod:`harness.pdu.validity`): a C-ECHO-RQ
+    on any presentation context ID, accepted or not (PS3.8 9.3.5, Table 9-23); a C-STORE
+    of a CT image sent in one P-DATA-TF of 16-40 KB, about the SUT's maximum length or
+    beyond it (PS3.8 D.1)."""
+    echo = st.integers(0, 255).map(lambda pc_id: {"send": "C-ECHO-RQ", "set": {"pc_id": pc_id}})
+    store = st.integers(16000, 40000).map(
+        lambda size: {
+            "send": "C-STORE-RQ",
+            "set": {"pixel_data_bytes": size},
+            "max_length": 0,
+        }
+    )
+    return st.one_of(echo, store).map(lambda step: Move(step, hostile=True))
+
+
 def bad_pdvs() -> st.SearchStrategy[Move]:
     """P-DATA-TF whose PDV items do not fit: an item-length past the PDU, or below the 2
     bytes of PC-ID and header (PS3.8 9.3.5, Table 9-23): an invalid PDU (Evt19)."""
@@ -343,6 +391,9 @@ def mutated_pdus() -> st.SearchStrategy[Move]:
         rq_item_mutations(),
         item_length_lies(),
         bad_pdvs(),
+        padded_lengths(),
+        rq_missing_items(),
+        foreign_p_data(),
     )
 
 

@@ -46,6 +46,13 @@ CAPABILITIES: Mapping[str, str] = {
     "sends_c_echo": "as requestor, sends one C-ECHO-RQ once associated, then releases "
     "(PS3.7 9.1.5)",
     "sends_c_store": "as requestor, sends C-STORE-RQ once associated (PS3.7 9.1.1)",
+    "slow_user": "its user takes longer than the profile's `silence` timer to answer an "
+    "A-ASSOCIATE or A-RELEASE indication while its provider reads on, so a PDU sent "
+    "meanwhile is an event in Sta3 or Sta8 (as acceptor), Sta9 (as requestor in a release "
+    "collision) (PS3.8 9.2.1, Table 9-10)",
+    "times_out_unanswered": "as requestor, ends a wait for an A-ASSOCIATE-AC or "
+    "A-RELEASE-RP that never comes with a local A-ABORT (Evt15, AA-1; PS3.8 9.1.4 note 2) "
+    "within the profile's `artim` timer",
 }
 
 _DURATION: dict[str, Any] = {

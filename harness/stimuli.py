@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import struct
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from scapy.packet import Packet
 
 from harness import association as assoc
 from harness import codes, dimse, framing, pdu
+from harness.memo import Memo
 from harness.pdu.base import TextValue
 from harness.scenario import (
     Accept,
@@ -320,7 +321,7 @@ def _rq_shortcut(name: str, value: Any) -> Any:
     return value
 
 
-def _associate_rq(fields: Mapping[str, Any], context: Context) -> Packet:
+def _associate_rq(fields: Mapping[str, Any], context: Context) -> bytes:
     """The profile's A-ASSOCIATE-RQ with shortcuts, raw fields and extra items applied.
 
     The RQ sent defines the association's proposal: ``context`` keeps its presentation
@@ -330,6 +331,11 @@ def _associate_rq(fields: Mapping[str, Any], context: Context) -> Packet:
     rq = dataclasses.replace(context.default_rq(), **shortcuts)
     context.proposed = rq.presentation_contexts
     context.harness_max_length = rq.max_length
+    return _built(("A-ASSOCIATE-RQ", rq), fields, lambda: _rq_packet(rq, fields))
+
+
+def _rq_packet(rq: assoc.AssociateRQ, fields: Mapping[str, Any]) -> Packet:
+    """The PDU of ``rq`` with the raw fields and extra items of ``fields`` applied."""
     packet = rq.build()
     raw = {k: v for k, v in fields.items() if k not in RQ_SHORTCUTS | _EXTRA_ITEM_FIELDS}
     _set_fields("A-ASSOCIATE-RQ", packet, raw)
@@ -369,7 +375,7 @@ def _add_pc_sub_items(packet: Packet, extra: Mapping[Any, list[Mapping[str, Any]
         item.sub_items = list(item.sub_items) + _unknown_items(entries)
 
 
-def _associate_ac(fields: Mapping[str, Any], context: Context) -> Packet:
+def _associate_ac(fields: Mapping[str, Any], context: Context) -> bytes:
     """An A-ASSOCIATE-AC (PS3.8 9.3.3) answering the SUT's RQ (else the profile's): every
     proposed context accepted with its first transfer syntax unless ``pc_results`` says
     otherwise, our maximum length, no 53H or 54H answer (PS3.7 D.3.3.3-4 allow leaving
@@ -403,6 +409,14 @@ def _associate_ac(fields: Mapping[str, Any], context: Context) -> Packet:
         for r, pc in zip(results, rq.presentation_contexts, strict=True)
         if r.result == assoc.ContextResult.ACCEPTANCE
     }
+    echoed = None if received is None else received.original
+    key = None if received is not None and not echoed else ("A-ASSOCIATE-AC", ac, echoed)
+    return _built(key, fields, lambda: _ac_packet(ac, received, fields))
+
+
+def _ac_packet(ac: assoc.AssociateAC, received: Packet | None, fields: Mapping[str, Any]) -> Packet:
+    """The PDU of ``ac`` answering ``received``, with the raw fields and extra items of
+    ``fields`` applied."""
     packet = ac.build(received)
     _set_fields(
         "A-ASSOCIATE-AC", packet, {k: v for k, v in fields.items() if k not in AC_SHORTCUTS}
@@ -415,7 +429,13 @@ def _p_data(fields: Mapping[str, Any], context: Context) -> bytes:
     """A P-DATA-TF from ``pdvs`` entries, or a one-PDV C-ECHO-RQ command by default."""
     if "pdvs" not in fields:
         pc_id = context.context_for(dimse.VERIFICATION_SOP_CLASS)
-        command = dimse.encode_command(dimse.c_echo_rq(context.next_message_id()))
+        command = _encoded_command(
+            "C-ECHO-RQ",
+            {
+                "MessageID": context.next_message_id(),
+                "AffectedSOPClassUID": dimse.VERIFICATION_SOP_CLASS,
+            },
+        )
         return framing.encode_p_data_tf([(pc_id, framing.COMMAND_BIT | framing.LAST_BIT, command)])
     pdvs = [
         (
@@ -453,7 +473,7 @@ def _dimse(what: str, fields: Mapping[str, Any], context: Context, max_length: i
     if what.startswith("C-STORE"):
         values.setdefault("AffectedSOPInstanceUID", _STORED_INSTANCE)
     pc_id = int(fields.get("pc_id", context.context_for(sop_class)))
-    command = dimse.encode_command(dimse.build_command(what, **values))
+    command = _encoded_command(what, values)
     data_set = None
     if what in _DATA_SETS:
         transfer_syntax = context.accepted.get(pc_id, ("", dimse.IMPLICIT_VR_LITTLE_ENDIAN))[1]
@@ -553,12 +573,54 @@ def build_pdus(step: Send, context: Context) -> list[bytes]:
     if step.what == "P-DATA-TF":
         return [_p_data(fields, context)]
     if step.what == "A-ASSOCIATE-RQ":
-        return [bytes(_associate_rq(fields, context))]
+        return [_associate_rq(fields, context)]
     if step.what == "A-ASSOCIATE-AC":
-        return [bytes(_associate_ac(fields, context))]
-    packet = _FIXED_BUILDERS[step.what]()
-    _set_fields(step.what, packet, fields)
-    return [bytes(packet)]
+        return [_associate_ac(fields, context)]
+    return [_built((step.what,), fields, lambda: _fixed_packet(step.what, fields))]
+
+
+def _fixed_packet(what: str, fields: Mapping[str, Any]) -> Packet:
+    """A PDU without variable items (or an unknown type) with ``fields`` set."""
+    packet = _FIXED_BUILDERS[what]()
+    _set_fields(what, packet, fields)
+    return packet
+
+
+_BUILT: Memo[bytes] = Memo(entries=256, max_size=4096, size=len)
+"""The bytes of the PDUs built last (the same few are built over and over: the
+association of every liveness check, C-ECHO, release); large ones are never kept."""
+
+
+def _built(
+    key: tuple[Any, ...] | None, fields: Mapping[str, Any], build: Callable[[], Packet]
+) -> bytes:
+    """``bytes(build())``, memoised on ``key`` (the values the PDU is built from, None: not
+    memoisable) and ``fields``; the scapy layers stay the builders."""
+    if key is None:
+        return bytes(build())
+    return _BUILT.get((*key, _frozen(fields)), lambda: bytes(build()))
+
+
+def _frozen(value: Any) -> Hashable:
+    """A hashable image of step data (mappings, lists, scalars) that tells apart what
+    builds different bytes: ``1``, ``1.0``, ``True`` and ``"1"`` differ."""
+    if isinstance(value, Mapping):
+        return frozenset((_frozen(k), _frozen(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_frozen(v) for v in value))
+    return (type(value), value)
+
+
+_COMMANDS: Memo[bytes] = Memo(entries=256, max_size=1024, size=len)
+
+
+def _encoded_command(what: str, values: Mapping[str, Any]) -> bytes:
+    """The encoded command set of DIMSE message ``what`` with element ``values`` (PS3.7
+    E.1, pydicom), memoised: a message ID repeats on every association."""
+    return _COMMANDS.get(
+        (what, _frozen(values)),
+        lambda: dimse.encode_command(dimse.build_command(what, **dict(values))),
+    )
 
 
 def mutate(data: bytes, step: Send) -> bytes:

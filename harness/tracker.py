@@ -6,8 +6,14 @@ or nothing). :class:`Tracker` replays both through :mod:`harness.fsm`: each even
 cause takes a cell of the SUT's table, the reaction we then observe picks among the
 acceptable reactions of that cell (:func:`harness.fsm.acceptable_reactions`), and the
 cells taken are recorded for the coverage report, each with the action the SUT was seen
-to take there (:class:`Cell`). When the SUT does something the table does not allow
-there, the tracker says so and stops presuming (``lost``). Pure: no I/O.
+to take there (:class:`Cell`). The SUT's user acts on its own too (PS3.8 Table 9-10:
+Evt7, Evt8 in Sta3; Evt9 in Sta6 and Sta8; Evt11 in Sta6; Evt14 in Sta8, Sta9, Sta12;
+Evt15 from Sta3 to Sta12): a PDU that one of its primitives defined in the presumed state
+sends is that primitive's own cell, after the reaction to our event, instead of it where
+the cell's action passed the event to the user (:func:`harness.fsm.acceptable_reactions`);
+a P-DATA-TF, which leaves the SUT's state as it was, also before it (its user was
+first). When the SUT does something the table does not allow there, the tracker says so
+and stops presuming (``lost``). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from harness.fsm import (
     State,
     acceptable_reactions,
     cell,
+    next_state,
+    user_primitives,
 )
 
 
@@ -95,10 +103,26 @@ class Pending:
     """An event we caused whose reaction has not been observed yet."""
 
     state: State
-    event: Event
+    events: tuple[Event, ...]
+    """The event caused; with Evt19 after it where PS3.8 leaves the SUT free to read our
+    PDU as valid or as invalid (:meth:`Tracker.caused`)."""
     reactions: tuple[Reaction, ...]
+    """The reactions of each event's cell, in the order of ``events``."""
+    causes: tuple[Event, ...]
+    """The event of each reaction."""
     index: int = -1
     """Where its cell is in :attr:`Tracker.cells`, to record the action once seen."""
+    taken: Reaction | None = None
+    """The reaction it was seen to draw."""
+
+    @property
+    def event(self) -> Event:
+        """The event caused (the SUT's own reading of our PDU)."""
+        return self.events[0]
+
+    def event_of(self, reaction: Reaction) -> Event:
+        """The event whose cell has ``reaction``."""
+        return self.causes[self.reactions.index(reaction)]
 
 
 @dataclass
@@ -115,16 +139,27 @@ class Tracker:
     """An event whose reaction we presumed when we caused the next one before seeing it
     (two PDUs in one write): that reaction may still show, ahead of the next one's."""
 
-    def caused(self, event: Event) -> None:
-        """We caused ``event`` in the SUT; :attr:`pending` then holds what it may do."""
+    def caused(self, event: Event, *alternatives: Event) -> None:
+        """We caused ``event`` in the SUT, or one of ``alternatives`` where PS3.8 leaves it
+        free to read our PDU either way; :attr:`pending` then holds what it may do."""
         if self.lost:
             return
-        self._settle_unseen()
-        reactions = acceptable_reactions(self.state, event, self.role)
-        if reactions is UNDEFINED:
+        self.settle()
+        events = (event, *alternatives)
+        causes: list[Event] = []
+        reactions: list[Reaction] = []
+        for reading in events:
+            allowed = acceptable_reactions(self.state, reading, self.role)
+            if allowed is not UNDEFINED:
+                causes += [reading] * len(allowed)
+                reactions += allowed
+        if not reactions:
             self.lost = f"{event} in {self.state} is a blank cell of PS3.8 Table 9-10"
             return
-        self.pending = self.last = Pending(self.state, event, reactions, len(self.cells))
+        index = len(self.cells)
+        self.pending = self.last = Pending(
+            self.state, events, tuple(reactions), tuple(causes), index
+        )
         self.cells.append(Cell(self.state, event, UNOBSERVED))
         if all(reaction_matches(r, NOTHING) for r in reactions):
             self._take(reactions[0])
@@ -138,6 +173,7 @@ class Tracker:
             self.in_flight = None
             if reaction_matches(presumed, seen):
                 self._label(earlier, presumed)
+                earlier.taken = presumed
                 return presumed
         if self.pending is not None:
             for reaction in self.pending.reactions:
@@ -145,6 +181,9 @@ class Tracker:
                     self._take(reaction)
                     return reaction
             if seen == NOTHING:
+                self._user_holds(self.pending)
+                return None
+            if self._user_first(self.pending, seen):
                 return None
             self.cells[self.pending.index] = self.cells[self.pending.index]._replace(
                 action=DEVIATED
@@ -158,8 +197,53 @@ class Tracker:
         self._spontaneous(seen)
         return None
 
-    def _settle_unseen(self) -> None:
-        """A new event before the last one's reaction showed: assume a silent one."""
+    def _user_holds(self, pending: Pending) -> None:
+        """Silence where the SUT's reaction would be its user's answer (an A-ASSOCIATE-AC
+        or -RJ after AE-6, an A-RELEASE-RP after AR-2, AR-8 or AR-10, PS3.8 Table 9-10):
+        its user holds the answer (the ``slow_user`` capability, PS3.8 9.2.1), so the SUT
+        waits in the state the cell's action left it in (Sta3, Sta8, Sta9, Sta12). The
+        events we cause next are taken there, and the answer, if it comes, is its user's
+        own primitive (Evt7, Evt8, Evt14). Without this rule, an event caused before the
+        answer shows is taken where the answer leads (:meth:`settle`)."""
+        holding = [r for r in pending.reactions if len(r.actions) > 1]
+        if holding:
+            self._label(pending, holding[0])
+            self.state = self._first_effect(pending, holding[0]).next_state
+            self.pending = None
+
+    def _user_first(self, pending: Pending, seen: Seen) -> bool:
+        """Whether ``seen`` is a PDU the SUT's user sent before the SUT took our event,
+        with a primitive that leaves it in the state it was: a P-DATA-TF (Evt9: DT-1 in
+        Sta6, AR-7 in Sta8, PS3.8 Table 9-10), e.g. the answer to an earlier message. It
+        takes its own cell, and our event's reaction is still awaited. A primitive that
+        moves the SUT (its user's A-ABORT, Evt15, AA-1; an A-RELEASE-RQ, Evt11) is not let
+        go first: on the wire it cannot be told from the SUT taking our event wrongly (an
+        A-ABORT of source 0 where AA-8 owes source 2), so it is judged as the reaction."""
+        event = self._user_event(seen)
+        if event is None or next_state(self.state, event, self.role) is not self.state:
+            return False
+        ours = self.cells.pop(pending.index)
+        self._record(event)
+        pending.index = len(self.cells)
+        self.cells.append(ours)
+        return True
+
+    def _user_event(self, seen: Seen) -> Event | None:
+        """The SUT's own event that puts ``seen`` on the wire in its presumed state: a
+        primitive of its user (:data:`harness.fsm.SEND_EVENTS`) whose cell there sends that
+        PDU (an A-ABORT: AA-1, service-user source), if any."""
+        if seen.pdu is None:
+            return None
+        event = SEND_EVENTS[seen.pdu]
+        allowed = acceptable_reactions(self.state, event, self.role)
+        if allowed is UNDEFINED or not any(reaction_matches(r, seen) for r in allowed):
+            return None
+        return event
+
+    def settle(self) -> None:
+        """A new event comes before the last one's reaction showed: presume a silent one
+        (else the first, which may still show: :attr:`in_flight`), so that :attr:`state`
+        is where the new event finds the SUT."""
         if self.pending is None:
             return
         silent = [r for r in self.pending.reactions if reaction_matches(r, NOTHING)]
@@ -176,6 +260,7 @@ class Tracker:
         assert pending is not None
         if seen:
             self._label(pending, reaction)
+            pending.taken = reaction
         state = self._first_effect(pending, reaction).next_state
         for name in reaction.actions[1:]:
             event = _event_taking(state, name)
@@ -189,16 +274,17 @@ class Tracker:
         """The effect of the cell's own action in ``reaction`` (its branch, for AE-6 and
         AR-8: one that hands the event to the SUT's user, or the one that ends where the
         reaction does)."""
-        first = _defined(pending.state, pending.event)
+        first = _defined(pending.state, pending.event_of(reaction))
         if len(reaction.actions) > 1:  # the cell's action handed the event to the SUT's user
             return first.effect(self.role, acceptable=True)
         return next(e for e in first.effects.values() if e.next_state is reaction.then)
 
     def _label(self, pending: Pending, reaction: Reaction) -> None:
         """Record the action ``reaction`` shows for ``pending``'s cell."""
-        action = _defined(pending.state, pending.event)
+        event = pending.event_of(reaction)
+        action = _defined(pending.state, event)
         effect = self._first_effect(pending, reaction)
-        self.cells[pending.index] = Cell(pending.state, pending.event, action_label(action, effect))
+        self.cells[pending.index] = Cell(pending.state, event, action_label(action, effect))
 
     def _spontaneous(self, seen: Seen) -> None:
         """Something the SUT did on its own: a local primitive, or ARTIM expiring."""
@@ -209,10 +295,13 @@ class Tracker:
             return
         if seen.pdu is None:
             return
-        event = SEND_EVENTS[seen.pdu]
-        action = cell(self.state, event)
-        if action is None:
-            self.lost = f"the SUT sent {seen.pdu} in {self.state}, a blank cell for {event}"
+        event = self._user_event(seen)
+        if event is None:
+            source = "" if seen.abort_source is None else f" (source {seen.abort_source})"
+            self.lost = (
+                f"the SUT sent {seen.pdu}{source} in {self.state}, which no primitive of its"
+                " user sends there (PS3.8 Table 9-10)"
+            )
             return
         self._record(event)
 
@@ -239,8 +328,8 @@ def _defined(state: State, event: Event) -> Action:
 
 
 def _event_taking(state: State, action_name: str) -> Event | None:
-    """The event whose cell in ``state`` holds ``action_name`` (a user's primitive)."""
-    for event in Event:
+    """The primitive of the SUT's user whose cell in ``state`` holds ``action_name``."""
+    for event in user_primitives(state):
         action = cell(state, event)
         if action is not None and action.name == action_name:
             return event

@@ -77,6 +77,53 @@ class IgnoresSecondRqInSta6(IgnoresEvents, AcceptorProtocol):
     ignored_events = frozenset({Event.EVT6})
 
 
+#: Every PDU the suites send while the SUT waits for its user (Sta3, Sta8, Sta9, Sta12) or
+#: for our A-RELEASE-RP in a release collision (Sta10).
+HELD_PDU_EVENTS = frozenset(
+    {Event.EVT3, Event.EVT4, Event.EVT6, Event.EVT10}
+    | {Event.EVT12, Event.EVT13, Event.EVT16, Event.EVT19}
+)
+#: The PDUs of the state-table/sta3-*, sta8-*, sta9-*, sta10-* and sta12-* scenarios.
+HELD_PROBES = (
+    *("associate-ac", "associate-rj", "associate-rq", "p-data"),
+    *("release-rq", "release-rp", "abort", "unknown-pdu"),
+)
+
+
+class IgnoresPdusInSta3(IgnoresEvents, AcceptorProtocol):
+    """Its provider lets PDUs pass unanswered while its user decides on the association
+    (Sta3: AA-8, or AA-3 for an A-ABORT); the user's A-ASSOCIATE-AC comes all the same."""
+
+    ignored_state = State.STA3
+    ignored_events = HELD_PDU_EVENTS
+
+
+class IgnoresPdusInSta8(IgnoresEvents, AcceptorProtocol):
+    """Its provider lets PDUs pass unanswered while its user decides on the release
+    (Sta8: AA-8, or AA-3 for an A-ABORT); the user's A-RELEASE-RP comes all the same."""
+
+    ignored_state = State.STA8
+    ignored_events = HELD_PDU_EVENTS
+
+
+class IgnoresPdusInSta10(IgnoresEvents, AcceptorProtocol):
+    """Its provider lets PDUs pass unanswered while it waits for our A-RELEASE-RP in a
+    release collision on its acceptor side (Sta10: AA-8, AA-3 for an A-ABORT, AR-10 for
+    the RP itself)."""
+
+    ignored_state = State.STA10
+    ignored_events = HELD_PDU_EVENTS
+
+
+class IgnoresPdusInSta12(IgnoresEvents, AcceptorProtocol):
+    """Its provider lets PDUs pass unanswered while its user decides on its A-RELEASE-RP
+    in a release collision on its acceptor side (Sta12: AA-8, or AA-3 for an A-ABORT);
+    the RP comes all the same."""
+
+    ignored_state = State.STA12
+    ignored_events = HELD_PDU_EVENTS
+
+
 class AnswersReleaseInSta2(AcceptorProtocol):
     """Answers an A-RELEASE-RQ before any association with an RP (Sta2, Evt12: AA-1)."""
 
@@ -218,6 +265,14 @@ BREAKS: Mapping[type[AcceptorProtocol], Mapping[str, Verdict]] = {
         "acceptor/malformed/associate-rq-length-short": FAILED,
     },
     IgnoresReleaseRpInSta6: {"acceptor/state-table/sta6-release-rp": FAILED},
+    IgnoresPdusInSta3: {f"acceptor/state-table/sta3-{pdu}": FAILED for pdu in HELD_PROBES},
+    IgnoresPdusInSta8: {f"acceptor/state-table/sta8-{pdu}": FAILED for pdu in HELD_PROBES},
+    IgnoresPdusInSta10: {  # Sta12 is reached through our RP in Sta10 (AR-10)
+        f"acceptor/state-table/{state}-{pdu}": FAILED
+        for state in ("sta10", "sta12")
+        for pdu in HELD_PROBES
+    },
+    IgnoresPdusInSta12: {f"acceptor/state-table/sta12-{pdu}": FAILED for pdu in HELD_PROBES},
     IgnoresSecondRqInSta6: {"acceptor/state-table/sta6-second-rq": FAILED},
     AnswersReleaseInSta2: {"acceptor/state-table/sta2-release-rq": FAILED},
     AbortsBackInSta2: {"acceptor/state-table/sta2-abort": FAILED},

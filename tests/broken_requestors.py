@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from broken_peers import IgnoresEvents
+from broken_peers import HELD_PDU_EVENTS, HELD_PROBES, IgnoresEvents
 from scapy.packet import Packet
 
 from harness import pdu
@@ -347,6 +347,15 @@ class NeverTimesOut(RequestorProtocol):
         return
 
 
+class IgnoresPdusInSta9(IgnoresEvents, RequestorProtocol):
+    """Its provider lets PDUs pass unanswered while its user decides on its A-RELEASE-RP
+    in a release collision (Sta9: AA-8, or AA-3 for an A-ABORT); the RP comes all the
+    same."""
+
+    ignored_state = State.STA9
+    ignored_events = HELD_PDU_EVENTS
+
+
 class EchoOnLastContext(RequestorProtocol):
     """Sends every request on its last proposed presentation context, whatever the
     A-ASSOCIATE-AC said of it (PS3.8 Table 9-23, PS3.7 D.3.3.1: only on an accepted
@@ -423,6 +432,8 @@ COLLIDING = frozenset(
         "requestor/abort/abort-in-sta11",
         "requestor/transport/close-in-sta11",
         *(f"requestor/state-table/sta11-{pdu}" for pdu in STA11_UNEXPECTED),
+        *(f"requestor/state-table/sta9-{pdu}" for pdu in HELD_PROBES),
+        "requestor/timeouts/no-release-answer-in-collision",
     }
 )
 """The scenarios that answer the SUT's A-RELEASE-RQ with ours (a release collision, Sta7,
@@ -458,7 +469,10 @@ ACCEPTING: frozenset[str] = frozenset(
         "requestor/state-table/sta6-unknown-pdu",
         *(f"requestor/state-table/sta7-{pdu}" for pdu in STA7_UNEXPECTED),
         *(f"requestor/state-table/sta11-{pdu}" for pdu in STA11_UNEXPECTED),
+        *(f"requestor/state-table/sta9-{pdu}" for pdu in HELD_PROBES),
         "requestor/timeouts/no-echo-response",
+        "requestor/timeouts/no-release-answer",
+        "requestor/timeouts/no-release-answer-in-collision",
         "requestor/transport/close-in-sta7",
         "requestor/transport/close-in-sta11",
     }
@@ -547,7 +561,13 @@ BREAKS: Mapping[str, Mapping[type[RequestorProtocol], Mapping[str, Verdict]]] = 
             "requestor/transport/close-in-sta11": FAILED,
         },
         ShortAcseTimeout: {"requestor/negotiation/ac-delayed": Verdict.NON_STRICT},
-        NeverTimesOut: {"requestor/timeouts/no-echo-response": FAILED},
+        NeverTimesOut: {
+            f"requestor/timeouts/{scenario}": FAILED
+            for scenario in (
+                *("no-echo-response", "no-associate-answer"),
+                *("no-release-answer", "no-release-answer-in-collision"),
+            )
+        },
         EchoOnLastContext: {
             "requestor/dimse/echo-on-accepted-context": FAILED,
             "requestor/negotiation/ac-rejects-verification": FAILED,
@@ -555,6 +575,9 @@ BREAKS: Mapping[str, Mapping[type[RequestorProtocol], Mapping[str, Verdict]]] = 
         EchoOnRejectedContext: {"requestor/negotiation/ac-rejects-verification": FAILED},
         IgnoresMaxLength: {"requestor/negotiation/ac-max-length-small": FAILED},
         ZeroMaxLengthAsLimit: {"requestor/negotiation/ac-max-length-zero": FAILED},
+    },
+    "builtin-scu-slow-user": {
+        IgnoresPdusInSta9: {f"requestor/state-table/sta9-{pdu}": FAILED for pdu in HELD_PROBES},
     },
     "builtin-scu-async": {
         IgnoresGrantedWindow: {"requestor/async/window-granted-smaller": FAILED},

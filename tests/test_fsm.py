@@ -33,6 +33,7 @@ from harness.fsm import (
     cell,
     next_state,
     received_event,
+    user_primitives,
 )
 
 # PS3.8 Table 9-10, rows = events, columns = states, "-" = blank cell.
@@ -485,32 +486,44 @@ def test_rj_received_makes_the_requestor_close() -> None:
     assert (reaction.sends, reaction.closes_transport, reaction.then) == (None, True, State.STA1)
 
 
-def test_valid_rq_in_sta2_gets_ac_or_rj_never_silence() -> None:
-    assert wire(reactions_to(State.STA2, Event.EVT6, Role.ACCEPTOR)) == {
+def test_valid_rq_in_sta2_gets_ac_rj_or_the_users_abort_never_silence() -> None:
+    reactions = reactions_to(State.STA2, Event.EVT6, Role.ACCEPTOR)
+    assert wire(reactions) == {
         (("AE-6", "AE-7"), Pdu.A_ASSOCIATE_AC, State.STA6),
         (("AE-6", "AE-8"), Pdu.A_ASSOCIATE_RJ, State.STA13),
+        (("AE-6", "AA-1"), Pdu.A_ABORT, State.STA13),
         (("AE-6",), Pdu.A_ASSOCIATE_RJ, State.STA13),
     }
+    (abort,) = [r for r in reactions if r.sends is Pdu.A_ABORT]
+    assert (abort.abort_source, abort.strict) == (AbortSource.SERVICE_USER, True)
 
 
-def test_release_rq_in_sta6_gets_rp_possibly_after_more_data() -> None:
+def test_release_rq_in_sta6_gets_rp_possibly_after_more_data_or_the_users_abort() -> None:
     reactions = reactions_to(State.STA6, Event.EVT12, Role.ACCEPTOR)
     assert wire(reactions) == {
-        (("AR-2", "AR-4"), Pdu.A_RELEASE_RP, State.STA13),
         (("AR-2", "AR-7"), Pdu.P_DATA_TF, State.STA8),
+        (("AR-2", "AR-4"), Pdu.A_RELEASE_RP, State.STA13),
+        (("AR-2", "AA-1"), Pdu.A_ABORT, State.STA13),
     }
-    assert [r.starts_artim for r in reactions] == [True, False]
+    assert {r.sends: r.starts_artim for r in reactions} == {
+        Pdu.P_DATA_TF: False,
+        Pdu.A_RELEASE_RP: True,
+        Pdu.A_ABORT: True,
+    }
 
 
 def test_release_collision_only_the_requestor_answers_at_once() -> None:
     assert wire(reactions_to(State.STA7, Event.EVT12, Role.REQUESTOR)) == {
-        (("AR-8", "AR-9"), Pdu.A_RELEASE_RP, State.STA11)
+        (("AR-8", "AR-9"), Pdu.A_RELEASE_RP, State.STA11),
+        (("AR-8", "AA-1"), Pdu.A_ABORT, State.STA13),
     }
     assert wire(reactions_to(State.STA7, Event.EVT12, Role.ACCEPTOR)) == {
-        (("AR-8",), None, State.STA10)
+        (("AR-8",), None, State.STA10),
+        (("AR-8", "AA-1"), Pdu.A_ABORT, State.STA13),
     }
     assert wire(reactions_to(State.STA10, Event.EVT13, Role.ACCEPTOR)) == {
-        (("AR-10", "AR-4"), Pdu.A_RELEASE_RP, State.STA13)
+        (("AR-10", "AR-4"), Pdu.A_RELEASE_RP, State.STA13),
+        (("AR-10", "AA-1"), Pdu.A_ABORT, State.STA13),
     }
 
 
@@ -537,3 +550,46 @@ def test_every_defined_cell_has_at_least_one_strict_reaction() -> None:
         else:
             assert reactions is not UNDEFINED
             assert any(r.strict for r in reactions), (state, event, role)
+
+
+@pytest.mark.parametrize(
+    ("state", "primitives"),
+    [
+        (State.STA2, ()),
+        (State.STA3, (Event.EVT7, Event.EVT8, Event.EVT15)),
+        (State.STA6, (Event.EVT9, Event.EVT11, Event.EVT15)),
+        (State.STA8, (Event.EVT14, Event.EVT9, Event.EVT15)),
+        (State.STA10, (Event.EVT15,)),
+        (State.STA13, ()),
+    ],
+)
+def test_the_user_may_issue_the_primitives_table_9_10_defines_in_its_state(
+    state: State, primitives: tuple[Event, ...]
+) -> None:
+    assert user_primitives(state) == primitives
+
+
+def test_data_in_sta6_gets_nothing_or_the_users_first_primitive_there() -> None:
+    assert wire(reactions_to(State.STA6, Event.EVT10, Role.ACCEPTOR)) == {
+        (("DT-2",), None, State.STA6),
+        (("DT-2", "DT-1"), Pdu.P_DATA_TF, State.STA6),
+        (("DT-2", "AR-1"), Pdu.A_RELEASE_RQ, State.STA7),
+        (("DT-2", "AA-1"), Pdu.A_ABORT, State.STA13),
+    }
+
+
+def test_our_ac_gets_nothing_or_the_requestors_first_primitive() -> None:
+    reactions = reactions_to(State.STA5, Event.EVT3, Role.REQUESTOR)
+    assert {r.sends for r in reactions} == {None, Pdu.P_DATA_TF, Pdu.A_RELEASE_RQ, Pdu.A_ABORT}
+
+
+@pytest.mark.parametrize(
+    ("state", "event"),
+    [(State.STA6, Event.EVT15), (State.STA2, Event.EVT6), (State.STA6, Event.EVT10)],
+)
+def test_the_users_own_abort_is_never_tolerated_with_the_providers_source(
+    state: State, event: Event
+) -> None:
+    aborts = [r for r in reactions_to(state, event, Role.ACCEPTOR) if r.sends is Pdu.A_ABORT]
+    assert aborts
+    assert {(r.abort_source, r.strict) for r in aborts} == {(AbortSource.SERVICE_USER, True)}

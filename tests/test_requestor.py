@@ -2,8 +2,8 @@
 
 The runner listens on a free loopback port per scenario, starts the profile's trigger
 command and accepts the SUT's connection. The built-in SCU profiles (``builtin-scu``,
-``builtin-scu-async``, ``builtin-storescu``) pass every requestor scenario they run, and
-between them run the whole suite; each deliberately broken SCU of
+``builtin-scu-async``, ``builtin-storescu``, ``builtin-scu-slow-user``) pass every
+requestor scenario they run, and between them run the whole suite; each deliberately broken SCU of
 tests/broken_requestors.py, picked with the client's ``--protocol`` option in the
 trigger command of the profile it is listed under, gets exactly the verdicts its
 ``BREAKS`` lists.
@@ -26,7 +26,7 @@ from harness.results import Verdict
 from harness.scenario import Scenario
 
 TESTS = Path(__file__).resolve().parent
-CONFORMANT = ("builtin-scu", "builtin-scu-async", "builtin-storescu")
+CONFORMANT = ("builtin-scu", "builtin-scu-async", "builtin-storescu", "builtin-scu-slow-user")
 """The built-in SCU profiles: the reference SCU doing what each says it does."""
 
 

@@ -9,7 +9,8 @@ Public API
   ``UnknownItem`` for the rest; ``PDVItem`` is the PDV item of P-DATA-TF (no type byte).
 - ``pdu_name(pkt)``: ``"A-ASSOCIATE-RQ"`` ... or ``"unknown PDU type 0x08"``.
 - ``dissect(data)``: one or more concatenated PDUs -> ``list[Packet]``; ``dissect_one(data)``:
-  exactly one. Both raise ``PDUDecodeError`` (a ``harness.errors.DecodeError``) with the
+  exactly one (``dissect_shared(data)``: the same, memoised, for PDUs that repeat; read
+  only). They raise ``PDUDecodeError`` (a ``harness.errors.DecodeError``) with the
   absolute 0-based ``offset`` and ``partial`` (the PDUs fully dissected before the defect).
 - ``to_dict(pkt)``: JSON-ready dict keyed by the field names below; ``describe(pkt)``: tree;
   ``summarize(pdu)``: one line (name, non-reserved fields, item type codes);
@@ -76,7 +77,7 @@ lists; AE titles of any content.
 """
 
 from harness.pdu.base import LengthPrefixed
-from harness.pdu.decode import PDUDecodeError, check_one, dissect, dissect_one
+from harness.pdu.decode import PDUDecodeError, check_one, dissect, dissect_one, dissect_shared
 from harness.pdu.items import (
     ITEM_CLASSES,
     AbstractSyntaxSubItem,
@@ -149,6 +150,7 @@ __all__ = [
     "describe",
     "dissect",
     "dissect_one",
+    "dissect_shared",
     "p_data_views",
     "pdu_name",
     "summarize",

@@ -13,6 +13,7 @@ import struct
 from scapy.packet import Packet
 
 from harness.errors import DecodeError
+from harness.memo import Memo
 from harness.pdu.base import Counted, Elements, Fixed, LengthPrefixed
 from harness.pdu.pdus import PDU_TYPE_NAMES, pdu_class
 
@@ -147,6 +148,16 @@ def dissect_one(data: bytes | bytearray | memoryview) -> Packet:
     pdu, end = _dissect_at(buf, 0)
     _check_nothing_after(buf, end, pdu)
     return pdu
+
+
+_SHARED: Memo[Packet] = Memo(entries=32, max_size=4096, size=lambda packet: len(packet.original))
+
+
+def dissect_shared(data: bytes) -> Packet:
+    """:func:`dissect_one`, memoised on the bytes: a peer sends the same few PDUs over and
+    over (its A-ASSOCIATE-AC, A-RELEASE-RP, the profile's RQ). The packet is shared
+    between callers and threads: read it, never modify it."""
+    return _SHARED.get(data, lambda: dissect_one(data))
 
 
 def check_one(data: bytes | bytearray | memoryview) -> None:

@@ -10,9 +10,10 @@ Layout, one job per module:
   :func:`config_from_mapping` reads a peer profile's ``builtin:`` section.
 - :mod:`.core`: :class:`ULProtocol`, the sans-I/O machine (h11 style): inputs are method
   calls (``receive(raw)``, ``transport_closed()``, ``artim_expired()``, ``timed_out()``,
-  ``release()``, ``abort()``), each returning the outputs to carry out in order: :class:`Send`,
-  :class:`CloseTransport`, :class:`OpenTransport`, :class:`StartArtim`,
-  :class:`StopArtim`. No socket, thread or clock inside.
+  ``release()``, ``abort()``, ``user_turn()``), each returning the outputs to carry out in
+  order: :class:`Send`, :class:`CloseTransport`, :class:`OpenTransport`,
+  :class:`StartArtim`, :class:`StopArtim`, :class:`AwaitUser` (its user answers later,
+  ``config.user_delay``). No socket, thread or clock inside.
 - :mod:`.acceptor` / :mod:`.requestor`: :class:`AcceptorProtocol` (``connection_made()``)
   and :class:`RequestorProtocol` (``associate()``, ``connection_made()``, ``echo()``,
   ``store(ds)``).
@@ -27,7 +28,8 @@ The product code has no fault flags. Each decision the state table leaves to the
 is a small public method; a broken peer for a test is a subclass overriding exactly one:
 
 - ``classify(raw)`` (which event a PDU is) and ``on_pdu(inbound)`` (reacting to it),
-- ``on_artim_expired()``, ``on_timeout()``, ``on_release_indication()``, ``on_message(m)``,
+- ``on_artim_expired()``, ``on_timeout()``, ``on_release_indication()``, ``on_user_turn()``,
+  ``on_message(m)``,
 - ``abort_source_for(transition)``, ``abort_reason_for(transition, inbound)``,
 - acceptor: ``negotiate(rq)``, ``build_ac(ac, rq_packet)``, ``build_rj(rejection)``;
   requestor: ``build_rq()``.
@@ -47,6 +49,7 @@ from harness.reference.acceptor import AcceptorProtocol
 from harness.reference.client import Echo, Request, RequestorRun, Store, run_requestor
 from harness.reference.config import ReferenceConfig, config_from_mapping
 from harness.reference.core import (
+    AwaitUser,
     CloseTransport,
     Defect,
     Inbound,
@@ -65,6 +68,7 @@ __all__ = [
     "AcceptorFactory",
     "AcceptorProtocol",
     "AssociationRecord",
+    "AwaitUser",
     "CloseTransport",
     "Defect",
     "Echo",

@@ -204,6 +204,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--abort", action="store_true", help="end with A-ABORT, not release")
     parser.add_argument("--timeout", type=float, default=10.0, help="idle timeout, seconds")
+    parser.add_argument(
+        "--user-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="its user answers a release indication (Sta8, Sta9) this late, reading on",
+    )
     parser.add_argument("--protocol", metavar="MODULE:CLASS", help="a RequestorProtocol subclass")
     return parser
 
@@ -216,7 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     actions: list[Request] = [Echo()] * args.echo
     stores = [_stored(path) for path in args.store]
     config = _proposing(
-        replace(DEFAULT_SCU_CONFIG, ae_title=args.calling_ae, idle_timeout=args.timeout), stores
+        replace(
+            DEFAULT_SCU_CONFIG,
+            ae_title=args.calling_ae,
+            idle_timeout=args.timeout,
+            user_delay=args.user_delay,
+        ),
+        stores,
     )
     window = tuple(args.async_window) if args.async_window else None
     protocol_class = _protocol_class(args.protocol) if args.protocol else RequestorProtocol

@@ -41,6 +41,11 @@ class ReferenceConfig:
     - ``artim``: ARTIM seconds (PS3.8 9.1.5); ``idle_timeout``: how long it waits for
       anything when ARTIM is not running, after which it aborts (PS3.8 9.1.4 note 2).
     - ``max_associations``: concurrent connections before it rejects with 2/3/2.
+    - ``user_delay``: seconds its user takes to answer an A-ASSOCIATE or A-RELEASE
+      indication (Sta3, Sta8; Sta9 and Sta12 in a release collision) while its provider
+      reads on (PS3.8 9.2.1); 0 answers at once.
+    - ``release_after``: as acceptor, seconds after the association is established at
+      which its user releases it (A-RELEASE-RQ, PS3.8 7.2); None never does.
     """
 
     ae_title: str = "HARNESS-SCP"
@@ -60,6 +65,8 @@ class ReferenceConfig:
     artim: float = DEFAULT_ARTIM
     idle_timeout: float = 60.0
     max_associations: int = 16
+    user_delay: float = 0.0
+    release_after: float | None = None
     implementation_class_uid: str = HARNESS_IMPLEMENTATION_CLASS_UID
     implementation_version_name: str | None = HARNESS_IMPLEMENTATION_VERSION_NAME
 

@@ -11,6 +11,7 @@ small public methods that a subclass may override (see :mod:`harness.reference`)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import ClassVar, Final
@@ -21,8 +22,9 @@ from scapy.packet import Packet
 from harness.association import DEFAULT_MAX_LENGTH, AssociateAC, AssociateRQ, accepted_contexts
 from harness.dimse import Message, Reassembler, encode_command, message_pdus
 from harness.errors import DecodeError
-from harness.framing import PDU_HEADER_LENGTH, PDVError, iter_pdvs
+from harness.framing import PDU_HEADER_LENGTH, PDVError
 from harness.fsm import (
+    DATA_INDICATIONS,
     PDU_TYPES,
     AbortSource,
     Artim,
@@ -36,7 +38,9 @@ from harness.fsm import (
     cell,
     received_event,
 )
-from harness.pdu import A_ABORT, A_RELEASE_RP, A_RELEASE_RQ, PDUDecodeError, dissect_one
+from harness.memo import Memo
+from harness.pdu import A_ABORT, A_RELEASE_RP, A_RELEASE_RQ, PDUDecodeError, dissect_shared
+from harness.pdu.validity import fixed_length_defect, missing_items, p_data_defect
 from harness.reference.config import ReferenceConfig
 
 # A-ABORT Reason/Diag. with the service-provider source (PS3.8 Table 9-26).
@@ -46,14 +50,12 @@ UNEXPECTED_PDU: Final = 2
 INVALID_PARAMETER_VALUE: Final = 6
 
 P_DATA_TF_TYPE: Final = 0x04
-_DATA_ACTIONS: Final = frozenset({"DT-2", "AR-6"})
-"""The cells where a received P-DATA-TF is processed, so its content is checked."""
+RELEASE_RQ: Final = bytes(A_RELEASE_RQ())
+"""The A-RELEASE-RQ PDU (PS3.8 9.3.6), built once."""
+RELEASE_RP: Final = bytes(A_RELEASE_RP())
+"""The A-RELEASE-RP PDU (PS3.8 9.3.7), built once."""
 _RELEASE_RESPONSE_STATES: Final = frozenset({State.STA8, State.STA9, State.STA12})
 """States where the local user answers a release indication (Evt14, Table 9-10)."""
-_REQUIRED_ITEMS: Final = frozenset(
-    {"application-context", "presentation-context", "user-information", "maximum-length"}
-)
-"""Items without which an A-ASSOCIATE-RQ/AC is invalid (PS3.8 9.3.2-9.3.3, D.1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,16 @@ class StopArtim:
     """Stop ARTIM if it is running."""
 
 
-Output = Send | CloseTransport | OpenTransport | StartArtim | StopArtim
+@dataclass(frozen=True, slots=True)
+class AwaitUser:
+    """The local user acts ``seconds`` from now: it answers the indication it was given
+    (``config.user_delay``), or releases (``config.release_after``). Call
+    :meth:`ULProtocol.user_turn` then, reading on meanwhile."""
+
+    seconds: float
+
+
+Output = Send | CloseTransport | OpenTransport | StartArtim | StopArtim | AwaitUser
 """What a protocol asks its I/O layer to do."""
 
 
@@ -113,17 +124,34 @@ class Inbound:
     message: Message | None = None
 
 
+@functools.lru_cache(maxsize=64)
+def abort_pdu(source: int, reason: int) -> bytes:
+    """The A-ABORT PDU with ``source`` and ``reason`` (PS3.8 9.3.8, Table 9-26), built once
+    per pair (a few pairs occur)."""
+    return bytes(A_ABORT(source=source, reason=reason))
+
+
+_COMMANDS: Memo[bytes] = Memo(entries=64, max_size=1024, size=len)
+
+
+def _encoded(command: Dataset) -> bytes:
+    """``encode_command(command)`` (PS3.7 E.1), memoised on the command's elements: the
+    same answers (C-ECHO-RSP to message 1...) are sent on every association."""
+    key = tuple((element.tag, element.VR, element.value) for element in command)
+    return _COMMANDS.get(key, lambda: encode_command(command))
+
+
 def invalid(inbound: Inbound, reason: int, detail: str) -> Inbound:
     """``inbound`` reclassified as an invalid PDU (Evt19)."""
     return replace(inbound, event=Event.EVT19, defect=Defect(reason, detail))
 
 
-def association_defect(values: AssociateRQ | AssociateAC) -> str | None:
-    """A required item the A-ASSOCIATE-RQ/AC lacks (PS3.8 9.3.2-9.3.3, Annex D.1), if any.
-
-    A missing Implementation Class UID (PS3.7 D.3.3.2) is tolerated.
-    """
-    missing = [what for what in values.irregularities.missing if what in _REQUIRED_ITEMS]
+def association_defect(raw: bytes) -> str | None:
+    """A required item the A-ASSOCIATE-RQ/AC ``raw`` lacks (PS3.8 9.3.2-9.3.3, Annex D.1),
+    if any (:func:`harness.pdu.validity.missing_items`, the rule the harness's judgement
+    of the PDUs it sends shares). A missing Implementation Class UID (PS3.7 D.3.3.2) is
+    tolerated."""
+    missing = missing_items(raw)
     return f"no {', '.join(missing)} item" if missing else None
 
 
@@ -187,12 +215,17 @@ class ULProtocol:
 
     def release(self) -> list[Output]:
         """Local A-RELEASE request (Evt11, AR-1), open to either role in Sta6."""
-        self._step(Event.EVT11, pdu=bytes(A_RELEASE_RQ()))
+        self._step(Event.EVT11, pdu=RELEASE_RQ)
         return self._flush()
 
     def abort(self) -> list[Output]:
         """Local A-ABORT request (Evt15)."""
         self._step(Event.EVT15)
+        return self._flush()
+
+    def user_turn(self) -> list[Output]:
+        """The local user's answer is due (:class:`AwaitUser`)."""
+        self.on_user_turn()
         return self._flush()
 
     # -- decision methods: override one of these to make a deliberately broken peer --
@@ -209,7 +242,7 @@ class ULProtocol:
         if pdu_type == P_DATA_TF_TYPE:
             return self._classify_p_data(raw)
         try:
-            packet = dissect_one(raw)
+            packet = dissect_shared(raw)
         except PDUDecodeError as exc:
             known = pdu_type in PDU_TYPES
             reason = INVALID_PARAMETER_VALUE if known else UNRECOGNIZED_PDU
@@ -217,8 +250,8 @@ class ULProtocol:
         inbound = Inbound(received_event(pdu_type), raw, packet)
         if pdu_type not in PDU_TYPES:
             return invalid(inbound, UNRECOGNIZED_PDU, f"unknown PDU type 0x{pdu_type:02X}")
-        if getattr(packet, "extra", b""):
-            detail = f"PDU-length {packet.length}; PS3.8 fixes 4 for this PDU"
+        detail = fixed_length_defect(raw)
+        if detail is not None:  # PS3.8 leaves the choice to the receiver: we refuse it
             return invalid(inbound, INVALID_PARAMETER_VALUE, detail)
         return inbound
 
@@ -248,7 +281,13 @@ class ULProtocol:
 
     def on_release_indication(self) -> None:
         """The user's answer to a release indication (Sta8, Sta9, Sta12): A-RELEASE-RP."""
-        self._step(Event.EVT14, pdu=bytes(A_RELEASE_RP()))
+        self._step(Event.EVT14, pdu=RELEASE_RP)
+
+    def on_user_turn(self) -> None:
+        """The local user answers the indication its state waits on, if it still does:
+        a release indication (Sta8, Sta9, Sta12) with :meth:`on_release_indication`."""
+        if self.state in _RELEASE_RESPONSE_STATES:
+            self.on_release_indication()
 
     def on_message(self, message: Message) -> None:
         """A DIMSE message arrived whole on an accepted context: the user's business."""
@@ -284,7 +323,7 @@ class ULProtocol:
         (PS3.8 Annex E, D.1), one Evt9 each; a maximum too small to carry a fragment
         leaves no way to send: local A-ABORT (Evt15)."""
         try:
-            pdus = message_pdus(pc_id, encode_command(command), data_set, self.peer_max_length)
+            pdus = message_pdus(pc_id, _encoded(command), data_set, self.peer_max_length)
         except ValueError:
             self._step(Event.EVT15)
             return
@@ -317,7 +356,7 @@ class ULProtocol:
         if effect.sends is Pdu.A_ABORT:
             source = self.abort_source_for(transition)
             reason = self.abort_reason_for(transition, inbound)
-            pdu = bytes(A_ABORT(source=source, reason=reason))
+            pdu = abort_pdu(source, reason)
         if effect.sends is not None:
             if pdu is None:
                 raise ValueError(f"{transition.action.name} sends {effect.sends}: no PDU given")
@@ -331,8 +370,18 @@ class ULProtocol:
         if effect.transport is Transport.CLOSE:
             self.emit(CloseTransport())
         if transition.state is not self.state and self.state in _RELEASE_RESPONSE_STATES:
-            self.on_release_indication()
+            self.await_user()
         return transition
+
+    def await_user(self) -> None:
+        """The local user was given an indication to answer (Sta3, Sta8, Sta9, Sta12): it
+        answers at once, or ``config.user_delay`` seconds later while the provider reads
+        on, so that a PDU arriving meanwhile is an event in the state that waits (PS3.8
+        9.2.1, Table 9-10)."""
+        if self.config.user_delay > 0:
+            self.emit(AwaitUser(self.config.user_delay))
+        else:
+            self.on_user_turn()
 
     def _flush(self) -> list[Output]:
         outputs, self._outputs = self._outputs, []
@@ -342,19 +391,14 @@ class ULProtocol:
         inbound = Inbound(Event.EVT10, raw)
         body = memoryview(raw)[PDU_HEADER_LENGTH:]
         try:
-            pc_ids = {pdv.pc_id for pdv in iter_pdvs(body)}
+            defect = p_data_defect(body, self.contexts, self.own_max_length)
         except PDVError as exc:
             return invalid(inbound, INVALID_PARAMETER_VALUE, str(exc))
         action = cell(self.state, Event.EVT10)
-        if action is None or action.name not in _DATA_ACTIONS:
+        if action is None or action.name not in DATA_INDICATIONS:
             return inbound
-        if self.own_max_length and len(body) > self.own_max_length:
-            detail = f"P-DATA-TF PDU-length {len(body)} > our maximum {self.own_max_length}"
-            return invalid(inbound, INVALID_PARAMETER_VALUE, detail)
-        unaccepted = sorted(pc_ids - set(self.contexts))
-        if unaccepted:
-            detail = f"PDV on presentation context {unaccepted[0]}, which was not accepted"
-            return invalid(inbound, INVALID_PARAMETER_VALUE, detail)
+        if defect is not None:  # PS3.8 leaves the choice to the receiver: we refuse it
+            return invalid(inbound, INVALID_PARAMETER_VALUE, defect)
         try:
             message = self._reassembler.feed_p_data(body)
         except DecodeError as exc:

@@ -2,7 +2,8 @@
 
 :class:`Link` carries out a protocol's outputs (send, close, ARTIM) and feeds it what
 happens on the socket. Every wait is bounded: a read waits until ARTIM expires when it is
-running, else for ``config.idle_timeout``. A read that leaves the stream off a PDU
+running, else for ``config.idle_timeout``, and never past the moment the protocol's user
+is due to answer (:class:`AwaitUser`). A read that leaves the stream off a PDU
 boundary (a PDU cut by a timeout, or one refused for its declared length) leaves nothing
 to parse: the link then discards what arrives until the connection ends or a timer fires.
 """
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable
 from harness import framing
 from harness.fsm import PDU_TYPES
 from harness.reference.core import (
+    AwaitUser,
     CloseTransport,
     OpenTransport,
     Output,
@@ -45,6 +47,7 @@ class Link:
         self.transcript = transcript
         self.open = True
         self._artim_deadline: float | None = None
+        self._user_deadline: float | None = None
         self._in_sync = True
         self._idle = protocol.config.idle_timeout
         sock.settimeout(self._idle)
@@ -60,6 +63,8 @@ class Link:
                 self._artim_deadline = time.monotonic() + output.seconds
             elif isinstance(output, StopArtim):
                 self._artim_deadline = None
+            elif isinstance(output, AwaitUser):
+                self._user_deadline = time.monotonic() + output.seconds
             elif isinstance(output, CloseTransport):
                 self.close()
             elif not isinstance(output, OpenTransport):  # the requestor's caller connects
@@ -72,8 +77,8 @@ class Link:
 
     def step(self) -> None:
         """Wait for one thing (a PDU, the end of the connection, a timer) and react."""
-        now = time.monotonic()
-        deadline = self._artim_deadline if self._artim_deadline is not None else now + self._idle
+        timers = [t for t in (self._artim_deadline, self._user_deadline) if t is not None]
+        deadline = min(timers, default=time.monotonic() + self._idle)
         outputs = self._read(deadline) if self._in_sync else self._discard(deadline)
         self.carry_out(outputs)
 
@@ -121,6 +126,9 @@ class Link:
         return self._ended(TransportEvent.CLOSED_BY_PEER, b"") if count == 0 else []
 
     def _timer_fired(self) -> list[Output]:
+        if self._user_deadline is not None and time.monotonic() >= self._user_deadline:
+            self._user_deadline = None
+            return self.protocol.user_turn()
         if self._artim_deadline is not None:
             self._artim_deadline = None
             self._record_event(TransportEvent.TIMED_OUT, "ARTIM expired")

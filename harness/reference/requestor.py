@@ -132,7 +132,7 @@ class RequestorProtocol(ULProtocol):
         is invalid (Evt19, AA-8). If the acceptor returned another application context,
         which this requestor cannot work in, it aborts (PS3.8 7.1.1.2: Evt15, AA-1)."""
         ac = AssociateAC.from_packet(inbound.packet)
-        defect = _ac_defect(inbound.packet, ac)
+        defect = _ac_defect(inbound.raw, inbound.packet)
         if defect is not None:
             self.on_pdu(invalid(inbound, defect.reason, defect.detail))
             return
@@ -155,11 +155,11 @@ class RequestorProtocol(ULProtocol):
         return self._message_id
 
 
-def _ac_defect(packet: Packet, ac: AssociateAC) -> Defect | None:
+def _ac_defect(raw: bytes, packet: Packet) -> Defect | None:
     """Why an A-ASSOCIATE-AC is invalid, if it is: a required item is missing (reason 6),
     or its items are not in increasing order of their types, 10H, 21H..., 50H (PS3.8
     9.3.1, 9.3.3; reason 5, unexpected-PDU parameter)."""
-    missing = association_defect(ac)
+    missing = association_defect(raw)
     if missing is not None:
         return Defect(INVALID_PARAMETER_VALUE, missing)
     types = [item.item_type for item in packet.variable_items if item.item_type in _AC_ITEM_TYPES]
