@@ -189,6 +189,16 @@ def _too_long(observation: Observation) -> str:
     return f"a {pdu_label(observation.raw)} of PDU-length {declared} over {limit}"
 
 
+def _broke_silence(taken: Reaction, observation: Observation) -> bool:
+    """The reaction taken is to do nothing (e.g. AA-6 in Sta13), yet the SUT closed
+    within the silence window that judges it: that is its reaction to our event, not its
+    ARTIM expiring (PS3.8 Table 9-10, Evt18). A PDU there is judged by the tracker (a
+    primitive of its user, or the late reaction to an earlier event of the same write); a
+    close that is the reaction to an earlier event ends in Sta1, where our event's cell is
+    blank, so the tracker has judged it already."""
+    return reaction_matches(taken, NOTHING) and seen(observation).closed
+
+
 def seen(observation: Observation) -> Seen:
     """An observation as the state table sees it."""
     kind = PDU_TYPES.get(observation.pdu_type or 0)
@@ -625,7 +635,7 @@ class Exchange:
             if time.monotonic() >= must_act_by:
                 break
             first.append(describe(observation))  # its user's own, or an earlier event's
-        if last.taken is None or self.tracker.lost:
+        if last.taken is None or self.tracker.lost or _broke_silence(last.taken, observation):
             allowed = " or ".join(_reaction_text(r) for r in last.reactions)
             more = f" and {len(first) - 1} more PDU(s)" if len(first) > 1 else ""
             before = f" after {first[0]}{more}" if first else ""

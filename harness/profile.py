@@ -347,7 +347,9 @@ def running(profile: Profile, workdir: Path) -> Iterator[Address]:
         from harness.reference import ReferenceServer, config_from_mapping
 
         config = config_from_mapping(profile.ae_title, profile.builtin)
-        with ReferenceServer(config, port=profile.port or 0, keep_transcripts=False) as server:
+        with ReferenceServer(
+            config, port=profile.port or 0, keep_transcripts=False, max_records=0
+        ) as server:  # no record is read: none kept, however long the run
             host, port = server.address
             yield Address(host, port)
         return

@@ -319,6 +319,8 @@ class RecordLogger:
 
     def __call__(self, record: AssociationRecord) -> None:
         self.written += 1
+        if self.stream is None and self.log_dir is None:
+            return  # --quiet without --log-dir: nothing to render
         text = render_record(self.written, record)
         if self.stream is not None:
             self.stream.write(text)

@@ -153,6 +153,17 @@ class AbortsOnPDataInSta13(AcceptorProtocol):
         super().on_pdu(inbound)
 
 
+class ClosesOnPdusInSta13(AcceptorProtocol):
+    """Closes the connection on any PDU after its RP or RJ (Sta13: AA-6 ignores it, AA-7
+    answers an A-ABORT; neither closes), as DCMTK and Orthanc do."""
+
+    def on_pdu(self, inbound: Inbound) -> None:
+        if self.state is State.STA13:
+            self.emit(CloseTransport())
+            return
+        super().on_pdu(inbound)
+
+
 class UserSourceForUnknownPdu(AcceptorProtocol):
     """Aborts an unknown PDU type in Sta6 with source 0 (AA-8 fixes source 2)."""
 
@@ -280,6 +291,22 @@ BREAKS: Mapping[type[AcceptorProtocol], Mapping[str, Verdict]] = {
         "acceptor/state-table/sta13-p-data-ignored": FAILED,
         "acceptor/state-table/release-rq-then-p-data": FAILED,
         "acceptor/state-table/sta13-after-rj-p-data": FAILED,
+    },
+    ClosesOnPdusInSta13: {
+        f"acceptor/state-table/sta13-{probe}": FAILED
+        for probe in (
+            "after-rj-associate-rq",
+            "after-rj-p-data",
+            "after-rj-release-rq",
+            "after-rj-unknown-pdu",
+            "associate-ac",
+            "associate-rj",
+            "associate-rq",
+            "p-data-ignored",
+            "release-rp",
+            "release-rq",
+            "unknown-pdu",
+        )
     },
     UserSourceForUnknownPdu: {
         "acceptor/state-table/sta6-unknown-pdu": FAILED,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from harness.profile import load_profile
 from harness.scenario import Scenario
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "vendor-ci"
@@ -63,21 +64,32 @@ def run_the_example(folder: Path) -> VendorRun:
 def test_the_example_runs_green_and_reports_junit_properties(
     tmp_path: Path, acceptor_suite: list[Scenario]
 ) -> None:
-    """Exit 0 with every acceptor scenario and hand-written test passed (nothing failed,
-    errored or skipped); reports/dicom.xml (the project's addopts) has a test case per
-    item, and each scenario's case carries its id, references, requirement and verdict."""
+    """Exit 0 with every acceptor scenario and hand-written test passed, but those that
+    require a capability the profile denies, skipped (nothing failed or errored);
+    reports/dicom.xml (the project's addopts) has a test case per item, and each
+    scenario's case carries its id, references, requirement and verdict."""
     run = run_the_example(tmp_path / "vendor-ci")
 
+    denied = len(unsupported(acceptor_suite))
     assert run.returncode == 0, run.output
-    assert run.counts() == {"passed": len(acceptor_suite) + HAND_WRITTEN}, run.output
+    assert run.counts() == {
+        "passed": len(acceptor_suite) - denied + HAND_WRITTEN,
+        "skipped": denied,
+    }, run.output
     assert "my-scp: " in run.output  # the plugin's verdict summary names the profile
     assert_junit_properties(run.folder / "reports" / "dicom.xml", acceptor_suite)
 
 
+def unsupported(acceptor_suite: list[Scenario]) -> set[str]:
+    """The scenarios requiring a capability the example's profile denies (skipped)."""
+    profile = load_profile(str(EXAMPLE / "my-scp.yaml"))
+    return {s.id for s in acceptor_suite if any(profile.lacks(name) for name in s.requires)}
+
+
 def assert_junit_properties(path: Path, acceptor_suite: list[Scenario]) -> None:
-    """The file validates against the JUnit schema; every item is a passed test case; the
-    scenarios' cases carry their metadata as ``<property>`` elements, the hand-written
-    tests' cases none."""
+    """The file validates against the JUnit schema; every item is a passed (or, when its
+    capability is denied, unsupported) test case; the scenarios' cases carry their
+    metadata as ``<property>`` elements, the hand-written tests' cases none."""
     document = etree.parse(str(path))
     etree.XMLSchema(etree.parse(str(JUNIT_XSD))).assertValid(document)
     suite = document.getroot().find("testsuite")
@@ -92,11 +104,13 @@ def assert_junit_properties(path: Path, acceptor_suite: list[Scenario]) -> None:
     by_id = {s.id: s for s in acceptor_suite}
     scenario_cases = {name: props for name, props in properties.items() if props}
     assert len(scenario_cases) == len(acceptor_suite)
+    denied = unsupported(acceptor_suite)
     for props in scenario_cases.values():
         scenario = by_id[props["dicom_id"]]
         assert props["dicom_references"] == "; ".join(scenario.references)
         assert props["dicom_requirement"] == str(scenario.requirement)
-        assert props["dicom_verdict"] in ("passed", "informational")
+        wanted = ("unsupported",) if scenario.id in denied else ("passed", "informational")
+        assert props["dicom_verdict"] in wanted
     hand_written = [name for name, props in properties.items() if not props]
     assert len(hand_written) == HAND_WRITTEN
     assert all(name.startswith("test_") for name in hand_written)

@@ -162,6 +162,7 @@ class ReferenceServer:
                 target=self._serve, args=(conn, peer, busy), name=f"reference-scp {peer}"
             )
             thread.daemon = True
+            self._threads = [t for t in self._threads if t.is_alive()]  # bounded
             self._threads.append(thread)
         thread.start()
 
