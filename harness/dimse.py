@@ -30,6 +30,7 @@ from pydicom.uid import UID
 
 from harness.errors import DecodeError
 from harness.framing import PDV, fragment, iter_pdvs
+from harness.memo import Memo
 
 VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1"
 IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
@@ -225,11 +226,22 @@ def _write(dataset: Dataset, *, implicit_vr: bool, little_endian: bool) -> bytes
     return buffer.getvalue()
 
 
+_ENCODED: Memo[bytes] = Memo(entries=256, max_size=1024, size=len)
+"""The command sets encoded last: the same few (C-ECHO-RQ/RSP for message 1...) are
+encoded on every association, by the harness and by the built-in peer."""
+
+
 def encode_command(command: Dataset) -> bytes:
-    """Implicit VR Little Endian command set with CommandGroupLength computed (PS3.7 E.1).
+    """Implicit VR Little Endian command set with CommandGroupLength computed (PS3.7 E.1),
+    memoised on the command's elements.
 
     Any CommandGroupLength in ``command`` is ignored and ``command`` is not modified.
     """
+    key = tuple((e.tag, e.VR, e.value) for e in command if e.tag != 0)
+    return _ENCODED.get(key, lambda: _encode_command(command))
+
+
+def _encode_command(command: Dataset) -> bytes:
     elements = Dataset()
     for element in command:
         if element.tag != 0:

@@ -611,16 +611,10 @@ def _frozen(value: Any) -> Hashable:
     return (type(value), value)
 
 
-_COMMANDS: Memo[bytes] = Memo(entries=256, max_size=1024, size=len)
-
-
 def _encoded_command(what: str, values: Mapping[str, Any]) -> bytes:
     """The encoded command set of DIMSE message ``what`` with element ``values`` (PS3.7
-    E.1, pydicom), memoised: a message ID repeats on every association."""
-    return _COMMANDS.get(
-        (what, _frozen(values)),
-        lambda: dimse.encode_command(dimse.build_command(what, **dict(values))),
-    )
+    E.1, pydicom; memoised by :func:`harness.dimse.encode_command`)."""
+    return dimse.encode_command(dimse.build_command(what, **dict(values)))
 
 
 def mutate(data: bytes, step: Send) -> bytes:

@@ -38,7 +38,6 @@ from harness.fsm import (
     cell,
     received_event,
 )
-from harness.memo import Memo
 from harness.pdu import A_ABORT, A_RELEASE_RP, A_RELEASE_RQ, PDUDecodeError, dissect_shared
 from harness.pdu.validity import fixed_length_defect, missing_items, p_data_defect
 from harness.reference.config import ReferenceConfig
@@ -129,16 +128,6 @@ def abort_pdu(source: int, reason: int) -> bytes:
     """The A-ABORT PDU with ``source`` and ``reason`` (PS3.8 9.3.8, Table 9-26), built once
     per pair (a few pairs occur)."""
     return bytes(A_ABORT(source=source, reason=reason))
-
-
-_COMMANDS: Memo[bytes] = Memo(entries=64, max_size=1024, size=len)
-
-
-def _encoded(command: Dataset) -> bytes:
-    """``encode_command(command)`` (PS3.7 E.1), memoised on the command's elements: the
-    same answers (C-ECHO-RSP to message 1...) are sent on every association."""
-    key = tuple((element.tag, element.VR, element.value) for element in command)
-    return _COMMANDS.get(key, lambda: encode_command(command))
 
 
 def invalid(inbound: Inbound, reason: int, detail: str) -> Inbound:
@@ -323,7 +312,7 @@ class ULProtocol:
         (PS3.8 Annex E, D.1), one Evt9 each; a maximum too small to carry a fragment
         leaves no way to send: local A-ABORT (Evt15)."""
         try:
-            pdus = message_pdus(pc_id, _encoded(command), data_set, self.peer_max_length)
+            pdus = message_pdus(pc_id, encode_command(command), data_set, self.peer_max_length)
         except ValueError:
             self._step(Event.EVT15)
             return
